@@ -1,0 +1,1 @@
+//! Who is asking: users file, PAM, API tokens, signed cookies, CSRF, login rate limits.

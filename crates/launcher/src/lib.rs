@@ -1,0 +1,1 @@
+//! Launching sessions: the backend trait, the local backend and the session supervisor.

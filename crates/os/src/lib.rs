@@ -1,0 +1,1 @@
+//! The operating-system edge: Linux accounts, processes, signals, privilege drop.

@@ -1,0 +1,1 @@
+//! Persistent state behind one trait, with SQLite and PostgreSQL implementations.

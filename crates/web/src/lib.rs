@@ -1,0 +1,1 @@
+//! The HTTP front: REST API, login, UI, proxy routing, health and metrics.
