@@ -1,0 +1,104 @@
+//! Tests of parsing, defaults and error positions.
+
+use super::*;
+
+#[test]
+fn an_empty_file_is_a_valid_config() {
+    let config = Config::parse("empty.toml", "").unwrap();
+    assert!(config.listen.is_none());
+    assert!(config.auth.provider.is_none());
+}
+
+#[test]
+fn the_design_example_parses() {
+    let text = r#"
+listen = "127.0.0.1:8787"
+data_dir = "/var/lib/atelier"
+[auth]
+provider = "pam"
+[ide.jupyter]
+path = "/opt/atelier/jupyter/bin/jupyter"
+[[python]]
+name = "3.12"
+path = "/opt/python/3.12/bin/python3"
+[[profile]]
+name = "small"
+cpus = 1
+memory = "2G"
+[[cluster]]
+name = "here"
+backend = "local"
+"#;
+    let config = Config::parse("atelier.toml", text).unwrap();
+    assert_eq!(config.listen.unwrap().to_string(), "127.0.0.1:8787");
+    assert_eq!(config.auth.provider, Some(AuthProvider::Pam));
+    assert_eq!(config.profile[0].memory, Some(ByteSize(2 << 30)));
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_line() {
+    let text = "listen = \"127.0.0.1:1\"\n[auth]\nprovidr = \"pam\"\n";
+    let error = Config::parse("a.toml", text).unwrap_err();
+    assert_eq!(error.line, Some(3), "{error}");
+    assert!(error.message.contains("unknown field `providr`"), "{error}");
+    assert!(error.to_string().starts_with("a.toml:3:"), "{error}");
+}
+
+#[test]
+fn bad_values_are_rejected_with_their_line() {
+    let cases = [
+        ("listen = \"localhost\"\n", 1, "not an address"),
+        ("\n\n[auth]\nprovider = \"ldap\"\n", 4, "unknown variant"),
+        (
+            "[[profile]]\nname = \"x\"\nmemory = \"lots\"\n",
+            3,
+            "not an amount of memory",
+        ),
+        ("[sessions]\nstop_grace_secs = -1\n", 2, "invalid value"),
+    ];
+    for (text, line, words) in cases {
+        let error = Config::parse("b.toml", text).unwrap_err();
+        assert_eq!(error.line, Some(line), "{text:?}: {error}");
+        assert!(error.message.contains(words), "{text:?}: {error}");
+    }
+}
+
+#[test]
+fn cross_key_rules_are_checked() {
+    let twice = "[[profile]]\nname = \"a\"\n[[profile]]\nname = \"a\"\n";
+    assert!(Config::parse("c", twice)
+        .unwrap_err()
+        .message
+        .contains("defined twice"));
+    let builtin = "[[kind]]\nname = \"jupyterlab\"\ncommand = [\"/bin/x\", \"{socket}\"]\n";
+    assert!(Config::parse("c", builtin)
+        .unwrap_err()
+        .message
+        .contains("built in"));
+    let no_socket = "[[kind]]\nname = \"web\"\ncommand = [\"/bin/x\"]\n";
+    assert!(Config::parse("c", no_socket)
+        .unwrap_err()
+        .message
+        .contains("{socket}"));
+    let relative = "[[kind]]\nname = \"web\"\ncommand = [\"x\", \"{socket}\"]\n";
+    assert!(Config::parse("c", relative)
+        .unwrap_err()
+        .message
+        .contains("absolute"));
+    let slurm = "[[cluster]]\nname = \"hpc\"\nbackend = \"slurm\"\n";
+    assert!(Config::parse("c", slurm)
+        .unwrap_err()
+        .message
+        .contains("not available"));
+}
+
+#[test]
+fn byte_sizes_parse_and_print() {
+    assert_eq!(ByteSize::parse("512M"), Some(ByteSize(512 << 20)));
+    assert_eq!(ByteSize::parse("1.5G"), Some(ByteSize(3 << 29)));
+    assert_eq!(ByteSize::parse("2GiB"), Some(ByteSize(2 << 30)));
+    assert_eq!(ByteSize::parse("100"), Some(ByteSize(100)));
+    assert_eq!(ByteSize::parse("0"), None);
+    assert_eq!(ByteSize::parse("2X"), None);
+    assert_eq!(ByteSize(2 << 30).to_string(), "2G");
+}
