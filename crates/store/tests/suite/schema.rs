@@ -1,0 +1,160 @@
+//! Migrations, settings and the audit log.
+
+use atelier_core::Timestamp;
+use atelier_store::AuditEvent;
+
+use crate::fixtures::{name, session, user};
+use crate::harness::Env;
+
+pub(crate) async fn migrations_are_idempotent(env: Env) {
+    let first = env.open().await;
+    let alice = user(&first, "alice").await;
+    let s = session(&alice, atelier_core::SessionState::Running, 1_000);
+    first.insert_session(&s).await.unwrap();
+    let versions = env
+        .query_i64("SELECT COUNT(*) FROM schema_migrations")
+        .await;
+    assert!(versions >= 1);
+    drop(first);
+
+    let second = env.open().await;
+    let third = env.open().await;
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM schema_migrations")
+            .await,
+        versions
+    );
+    assert!(
+        second.get_session(&s.id).await.unwrap().unwrap() == s,
+        "data lost on reopen"
+    );
+    third.ping().await.unwrap();
+}
+
+pub(crate) async fn concurrent_opens_migrate_once(env: Env) {
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let env = env.clone();
+            tokio::spawn(async move { env.open().await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap());
+    }
+    for store in &stores {
+        store.ping().await.unwrap();
+    }
+    let applied = env
+        .query_i64("SELECT COUNT(*) FROM schema_migrations")
+        .await;
+    let distinct = env
+        .query_i64("SELECT COUNT(DISTINCT version) FROM schema_migrations")
+        .await;
+    assert_eq!(applied, distinct);
+    assert!(applied >= 1);
+}
+
+pub(crate) async fn settings_first_writer_wins(env: Env) {
+    let store = env.open().await;
+    assert_eq!(
+        store
+            .get_or_insert_setting("cookie_key", "first")
+            .await
+            .unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store
+            .get_or_insert_setting("cookie_key", "second")
+            .await
+            .unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.get_or_insert_setting("other", "x").await.unwrap(),
+        "x"
+    );
+    let reopened = env.open().await;
+    assert_eq!(
+        reopened
+            .get_or_insert_setting("cookie_key", "third")
+            .await
+            .unwrap(),
+        "first"
+    );
+}
+
+pub(crate) async fn concurrent_settings_callers_agree(env: Env) {
+    let stores = [env.open().await, env.open().await];
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                let mine = format!("key-from-{i}");
+                (
+                    mine.clone(),
+                    store
+                        .get_or_insert_setting("signing_key", &mine)
+                        .await
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap());
+    }
+    let winner = seen[0].1.clone();
+    assert!(
+        seen.iter().all(|(_, got)| *got == winner),
+        "callers disagree: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|(mine, _)| *mine == winner),
+        "{winner} came from nobody"
+    );
+}
+
+pub(crate) async fn audit_lists_newest_first(env: Env) {
+    let store = env.open().await;
+    assert!(store.list_audit(10).await.unwrap().is_empty());
+    let event = |at: i64, action: &str| AuditEvent {
+        at: Timestamp::from_millis(at),
+        user: Some(name("alice")),
+        action: action.to_owned(),
+        target: Some("3f0c9a1e5b7d4c2a8e6f1b3d5a7c9e0f".to_owned()),
+        detail: None,
+    };
+    let system = AuditEvent {
+        user: None,
+        detail: Some("startup".to_owned()),
+        ..event(1_500, "boot")
+    };
+    // Audit events may name users that were never stored (failed logins).
+    for e in [
+        event(1_000, "login"),
+        event(3_000, "session.stop"),
+        system.clone(),
+    ] {
+        store.append_audit(&e).await.unwrap();
+    }
+    store
+        .append_audit(&event(3_000, "session.delete"))
+        .await
+        .unwrap();
+
+    let actions: Vec<_> = store
+        .list_audit(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["session.delete", "session.stop", "boot", "login"]);
+    let latest = store.list_audit(2).await.unwrap();
+    assert_eq!(latest.len(), 2);
+    assert_eq!(store.list_audit(10).await.unwrap()[2], system);
+    assert!(store.list_audit(0).await.unwrap().is_empty());
+}
