@@ -1,1 +1,108 @@
 //! Launching sessions: the backend trait, the local backend and the session supervisor.
+//!
+//! A [`Backend`] starts an IDE for a [`Session`], tells how it is doing
+//! ([`Probe`]), where it answers ([`Endpoint`]) and stops it. The session
+//! manager (the caller) drives the state machine and the store on top of it;
+//! backends never touch the store.
+//!
+//! [`LocalBackend`] runs sessions on this machine as the owner's Linux account,
+//! each under a [`supervisor`] (`atelier session-run`) that records how the IDE
+//! ended and stops its whole process group on request.
+
+mod error;
+mod local;
+pub mod supervisor;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use atelier_core::Session;
+
+pub use error::LaunchError;
+pub use local::{connect_unix, LocalBackend};
+
+/// Where a running session answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A unix socket on this machine, served by a process of `uid`. The
+    /// peer must be checked to run as that uid before anything is sent (see
+    /// [`connect_unix`]).
+    Unix {
+        /// The socket.
+        path: PathBuf,
+        /// The uid the serving process must have.
+        uid: u32,
+    },
+    /// A TCP address (remote backends).
+    Tcp(SocketAddr),
+}
+
+/// What to run for one session, built by the caller from the configuration.
+#[derive(Clone, Debug)]
+pub struct LaunchSpec {
+    /// The account the session runs as.
+    pub account: atelier_os::Account,
+    /// The IDE program, by absolute path.
+    pub program: PathBuf,
+    /// Its arguments. They are world-readable (`/proc/<pid>/cmdline`): never
+    /// put a secret here. The literal `{socket}` is replaced by the socket path.
+    pub args: Vec<String>,
+    /// Variables added to the clean environment, e.g. `JUPYTER_TOKEN`.
+    pub env: Vec<(String, String)>,
+    /// The HTTP path probed for readiness, e.g. `/s/<id>/api/status`.
+    pub ready_path: String,
+    /// The `atelier` binary, which has the `session-run` mode; it must be
+    /// executable by the session's account.
+    pub supervisor: PathBuf,
+    /// How long the supervisor waits between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+/// One look at a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// Started, not answering yet.
+    Starting,
+    /// Answering HTTP on its endpoint.
+    Ready,
+    /// Ended, and how: exit code, or the signal that killed it.
+    Exited {
+        /// The exit code, if it exited normally.
+        code: Option<i32>,
+        /// The signal number, if a signal ended it.
+        signal: Option<i32>,
+    },
+    /// Gone without a record of how it ended.
+    Gone,
+}
+
+/// A place where sessions run: this machine, a Slurm cluster, ...
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// The backend's name, e.g. `local`.
+    fn name(&self) -> &'static str;
+
+    /// Starts the session; returns the opaque handle (JSON text) the caller
+    /// stores in `Session::handle` and passes back in later calls.
+    async fn launch(&self, session: &Session, spec: &LaunchSpec) -> Result<String, LaunchError>;
+
+    /// One look at the session: still starting, answering, ended (with exit
+    /// status), or gone without trace.
+    async fn probe(&self, session: &Session) -> Probe;
+
+    /// Graceful stop of everything the session started, then kill after
+    /// `grace`; returns once no process of the session is left (verified), or
+    /// an error saying what survived. Stopping an ended session is `Ok`.
+    async fn stop(&self, session: &Session, grace: Duration) -> Result<(), LaunchError>;
+
+    /// Where the session answers, from its handle.
+    fn endpoint(&self, session: &Session) -> Option<Endpoint>;
+
+    /// The last `lines` lines of the IDE's log (for failure reasons and the logs view).
+    async fn log_tail(&self, session: &Session, lines: usize) -> Option<String>;
+
+    /// Removes what the session left on disk (its folder), once it has ended.
+    async fn cleanup(&self, session: &Session) -> Result<(), LaunchError>;
+}

@@ -1,0 +1,118 @@
+//! The one error type of this crate.
+
+use std::io;
+use std::path::PathBuf;
+
+use atelier_core::SessionId;
+use atelier_os::OsError;
+
+/// Why a backend operation failed, naming the session and path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The backend's own folders could not be prepared.
+    #[error("cannot prepare {}", .path.display())]
+    Setup {
+        /// The folder.
+        path: PathBuf,
+        /// What the kernel reported.
+        #[source]
+        source: io::Error,
+    },
+    /// A file operation for a session failed.
+    #[error("session {session}: {action} {}", .path.display())]
+    Io {
+        /// The session.
+        session: SessionId,
+        /// What was being done, e.g. `cannot create`.
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// What the kernel reported.
+        #[source]
+        source: io::Error,
+    },
+    /// An operating-system call for a session failed (ownership, signals, privilege).
+    #[error("session {session}: operating-system call failed")]
+    Os {
+        /// The session.
+        session: SessionId,
+        /// The failed call.
+        #[source]
+        source: OsError,
+    },
+    /// The socket path does not fit a unix socket address.
+    #[error("session {session}: socket path {} is {len} bytes; it must be under {limit} (use a shorter data_dir)", .path.display())]
+    SocketPathTooLong {
+        /// The session.
+        session: SessionId,
+        /// The socket path.
+        path: PathBuf,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The session's folder already exists: it was launched before.
+    #[error("session {session}: {} already exists", .path.display())]
+    AlreadyLaunched {
+        /// The session.
+        session: SessionId,
+        /// Its folder.
+        path: PathBuf,
+    },
+    /// The supervisor process could not be started.
+    #[error("session {session}: cannot start {}", .program.display())]
+    Spawn {
+        /// The session.
+        session: SessionId,
+        /// The supervisor program.
+        program: PathBuf,
+        /// What the kernel reported.
+        #[source]
+        source: io::Error,
+    },
+    /// The session has no handle, or one this backend cannot read.
+    #[error("session {session}: missing or unreadable handle")]
+    BadHandle {
+        /// The session.
+        session: SessionId,
+    },
+    /// Processes of the session were still there after the stop.
+    #[error("session {session}: processes survived the stop: {pids:?}")]
+    Survivors {
+        /// The session.
+        session: SessionId,
+        /// Their pids.
+        pids: Vec<i32>,
+    },
+    /// The operation needs the session to have ended, and it has not.
+    #[error("session {session}: still running (supervisor pid {pid})")]
+    StillRunning {
+        /// The session.
+        session: SessionId,
+        /// The supervisor's pid.
+        pid: i32,
+    },
+    /// A unix socket's peer is not the expected account.
+    #[error("socket {} is served by uid {actual}, expected uid {expected}", .path.display())]
+    WrongPeer {
+        /// The socket.
+        path: PathBuf,
+        /// The uid the session runs as.
+        expected: u32,
+        /// The uid of the process behind the socket.
+        actual: u32,
+    },
+    /// A unix socket could not be connected to.
+    #[error("cannot connect to {}", .path.display())]
+    Connect {
+        /// The socket.
+        path: PathBuf,
+        /// What the kernel reported.
+        #[source]
+        source: io::Error,
+    },
+    /// The supervisor's command line is not `--dir D --grace-ms N -- PROGRAM [ARGS...]`.
+    #[error("session-run: {0}")]
+    Usage(String),
+}

@@ -1,0 +1,236 @@
+//! Starting a local session: its folder, its log, and the supervisor process
+//! running as the session's account with a clean environment.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use atelier_core::Session;
+use atelier_os::process::ProcessInfo;
+use tokio::process::Command;
+
+use super::handle::Handle;
+use super::SESSION_MARKER;
+use crate::{LaunchError, LaunchSpec};
+
+/// The IDE's log, also the supervisor's stderr.
+pub(crate) const LOG_FILE: &str = "ide.log";
+/// The IDE's unix socket.
+pub(crate) const SOCKET_FILE: &str = "ide.sock";
+/// A socket path must be shorter than this (`sun_path` is 108 bytes with its NUL).
+const SOCKET_PATH_LIMIT: usize = 100;
+/// The placeholder in `LaunchSpec::args` replaced by the socket path.
+const SOCKET_PLACEHOLDER: &str = "{socket}";
+/// `PATH` of every session; `LaunchSpec::env` may override it.
+const SESSION_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Creates the session folder and log, starts the supervisor, returns the handle JSON.
+pub(crate) fn launch(
+    dir: &Path,
+    session: &Session,
+    spec: &LaunchSpec,
+) -> Result<String, LaunchError> {
+    let socket = dir.join(SOCKET_FILE);
+    let len = socket.as_os_str().len();
+    if len >= SOCKET_PATH_LIMIT {
+        let session = session.id.clone();
+        return Err(LaunchError::SocketPathTooLong {
+            session,
+            path: socket,
+            len,
+            limit: SOCKET_PATH_LIMIT,
+        });
+    }
+    let started = prepare_dir(dir, session, spec)
+        .and_then(|log| spawn_supervisor(dir, &socket, log, session, spec));
+    let (pid, start_time) = match started {
+        Ok(started) => started,
+        Err(error @ LaunchError::AlreadyLaunched { .. }) => return Err(error),
+        Err(error) => {
+            // Nothing runs yet: do not leave a half-made folder behind.
+            let _ = std::fs::remove_dir_all(dir);
+            return Err(error);
+        }
+    };
+    let handle = Handle {
+        pid,
+        start_time,
+        dir: dir.to_owned(),
+        socket,
+        uid: spec.account.uid,
+        ready_path: spec.ready_path.clone(),
+    };
+    tracing::info!(session_id = %session.id, user = %session.user, pid, "session supervisor started");
+    Ok(handle.to_json())
+}
+
+/// Creates `dir` (0700) and `dir/ide.log` (0600), both owned by the session's
+/// account at the end; returns the open log. The folder is handed to the user
+/// only once the log exists, so the user never races its creation.
+fn prepare_dir(dir: &Path, session: &Session, spec: &LaunchSpec) -> Result<File, LaunchError> {
+    DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                LaunchError::AlreadyLaunched {
+                    session: session.id.clone(),
+                    path: dir.to_owned(),
+                }
+            } else {
+                io_error(session, "cannot create", dir)(source)
+            }
+        })?;
+    let log_path = dir.join(LOG_FILE);
+    let log = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(io_error(session, "cannot create", &log_path))?;
+    let (uid, gid) = (spec.account.uid, spec.account.gid);
+    let os_error = |source| LaunchError::Os {
+        session: session.id.clone(),
+        source,
+    };
+    atelier_os::fs::set_mode(dir, 0o700).map_err(os_error)?;
+    if atelier_os::is_root() {
+        atelier_os::fs::chown(&log_path, uid, gid).map_err(os_error)?;
+        atelier_os::fs::chown(dir, uid, gid).map_err(os_error)?;
+    }
+    Ok(log)
+}
+
+/// Builds the error of a failed file operation on `path`.
+fn io_error(
+    session: &Session,
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> LaunchError {
+    let (session, path) = (session.id.clone(), path.to_owned());
+    move |source| LaunchError::Io {
+        session,
+        action,
+        path,
+        source,
+    }
+}
+
+/// Spawns `<supervisor> session-run --dir D --grace-ms N -- program args...`
+/// as the account and returns its pid and start time. A task reaps it.
+fn spawn_supervisor(
+    dir: &Path,
+    socket: &Path,
+    log: File,
+    session: &Session,
+    spec: &LaunchSpec,
+) -> Result<(i32, u64), LaunchError> {
+    let spawn_error = |source| LaunchError::Spawn {
+        session: session.id.clone(),
+        program: spec.supervisor.clone(),
+        source,
+    };
+    let stderr = log.try_clone().map_err(spawn_error)?;
+    let mut cmd = Command::new(&spec.supervisor);
+    cmd.arg("session-run")
+        .arg("--dir")
+        .arg(dir)
+        .arg("--grace-ms")
+        .arg(spec.grace.as_millis().to_string())
+        .arg("--")
+        .arg(&spec.program)
+        .args(substitute_socket(&spec.args, socket))
+        .env_clear()
+        .envs(session_env(session, spec))
+        .current_dir(working_dir(dir, &spec.account.home))
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(stderr);
+    atelier_os::spawn::as_user(cmd.as_std_mut(), &spec.account).map_err(|source| {
+        LaunchError::Os {
+            session: session.id.clone(),
+            source,
+        }
+    })?;
+    let mut child = cmd.spawn().map_err(spawn_error)?;
+
+    // Not yet reaped (only the task below waits), so /proc still has it.
+    let info = child.id().and_then(|pid| ProcessInfo::read(pid as i32));
+    let session_id = session.id.clone();
+    tokio::spawn(async move {
+        match child.wait().await {
+            Ok(status) => {
+                tracing::info!(session_id = %session_id, %status, "session supervisor exited")
+            }
+            Err(error) => {
+                tracing::warn!(session_id = %session_id, %error, "cannot reap session supervisor")
+            }
+        }
+    });
+    let info =
+        info.ok_or_else(|| spawn_error(std::io::Error::other("supervisor vanished at start")))?;
+    Ok((info.pid, info.start_time))
+}
+
+/// The clean environment of a session: basics from the account, then the
+/// spec's variables, then the session marker (which nothing may override).
+fn session_env(session: &Session, spec: &LaunchSpec) -> Vec<(String, String)> {
+    let account = &spec.account;
+    let mut env = vec![
+        ("PATH".to_owned(), SESSION_PATH.to_owned()),
+        (
+            "HOME".to_owned(),
+            account.home.to_string_lossy().into_owned(),
+        ),
+        ("USER".to_owned(), account.name.clone()),
+        ("LOGNAME".to_owned(), account.name.clone()),
+        (
+            "SHELL".to_owned(),
+            account.shell.to_string_lossy().into_owned(),
+        ),
+        ("LANG".to_owned(), "C.UTF-8".to_owned()),
+    ];
+    env.extend(
+        spec.env
+            .iter()
+            .filter(|(key, _)| key != SESSION_MARKER)
+            .cloned(),
+    );
+    env.push((SESSION_MARKER.to_owned(), session.id.to_string()));
+    env
+}
+
+/// The account's home, or the session folder when the home does not exist.
+fn working_dir(dir: &Path, home: &Path) -> PathBuf {
+    if home.is_dir() {
+        home.to_owned()
+    } else {
+        tracing::warn!(home = %home.display(), "home folder missing; the session starts in its own folder");
+        dir.to_owned()
+    }
+}
+
+/// `args` with every `{socket}` replaced by the socket path.
+fn substitute_socket(args: &[String], socket: &Path) -> Vec<String> {
+    let socket = socket.to_string_lossy();
+    args.iter()
+        .map(|arg| arg.replace(SOCKET_PLACEHOLDER, &socket))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_placeholder_is_replaced_everywhere() {
+        let args = vec![
+            "--ServerApp.sock={socket}".to_owned(),
+            "--x".to_owned(),
+            "{socket}".to_owned(),
+        ];
+        let out = substitute_socket(&args, Path::new("/d/ide.sock"));
+        assert_eq!(out, ["--ServerApp.sock=/d/ide.sock", "--x", "/d/ide.sock"]);
+    }
+}

@@ -1,0 +1,271 @@
+//! The session supervisor, `atelier session-run`: the first process of a
+//! local session, already running as the session's user and leading its own
+//! session and process group.
+//!
+//! It starts the IDE in its process group, and writes how the IDE ended to
+//! `<dir>/exit.json` (`{"code":N|null,"signal":N|null}`, atomically). On
+//! SIGTERM or SIGINT it sends SIGTERM to the IDE and the rest of its group,
+//! waits up to the grace period, then SIGKILLs whatever of the group is left.
+//! Every event is one line on stderr (the session's `ide.log`) starting with
+//! `atelier-supervisor:`. The environment is never printed.
+
+use std::io::{self, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use atelier_os::process::{pids_in_group, ProcessInfo};
+use atelier_os::signal::{kill, kill_group};
+use atelier_os::Signal;
+use serde::{Deserialize, Serialize};
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::time::{sleep, timeout, Instant};
+
+use crate::LaunchError;
+
+/// The exit record's file name inside the session folder.
+pub(crate) const EXIT_FILE: &str = "exit.json";
+/// The exit code recorded when the IDE program could not be started at all.
+const NOT_STARTED: i32 = 127;
+/// Pause between two looks at the process group.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The supervisor's command line: `session-run --dir D --grace-ms N -- PROGRAM [ARGS...]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupervisorArgs {
+    /// The session folder, where `exit.json` goes.
+    pub dir: PathBuf,
+    /// Time between SIGTERM and SIGKILL when stopping.
+    pub grace: Duration,
+    /// The IDE program.
+    pub program: PathBuf,
+    /// The IDE's arguments.
+    pub args: Vec<String>,
+}
+
+impl SupervisorArgs {
+    /// Parses the arguments that follow `session-run`:
+    /// `--dir D --grace-ms N -- PROGRAM [ARGS...]`.
+    pub fn parse(argv: &[String]) -> Result<SupervisorArgs, LaunchError> {
+        let usage = |what: &str| LaunchError::Usage(what.to_owned());
+        let split = argv
+            .iter()
+            .position(|a| a == "--")
+            .ok_or_else(|| usage("missing `--`"))?;
+        let (options, command) = (&argv[..split], &argv[split + 1..]);
+        let (mut dir, mut grace) = (None, None);
+        let mut options = options.iter();
+        while let Some(option) = options.next() {
+            let value = options
+                .next()
+                .ok_or_else(|| usage("an option lacks its value"))?;
+            match option.as_str() {
+                "--dir" => dir = Some(PathBuf::from(value)),
+                "--grace-ms" => {
+                    let ms = value
+                        .parse()
+                        .map_err(|_| usage("--grace-ms takes milliseconds"))?;
+                    grace = Some(Duration::from_millis(ms));
+                }
+                _ => return Err(usage("unknown option")),
+            }
+        }
+        let (program, args) = command
+            .split_first()
+            .ok_or_else(|| usage("missing program"))?;
+        Ok(SupervisorArgs {
+            dir: dir.ok_or_else(|| usage("missing --dir"))?,
+            grace: grace.ok_or_else(|| usage("missing --grace-ms"))?,
+            program: PathBuf::from(program),
+            args: args.to_vec(),
+        })
+    }
+}
+
+/// How the IDE ended, as written to `exit.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ExitRecord {
+    /// Exit code, if it exited.
+    pub(crate) code: Option<i32>,
+    /// Signal number, if a signal ended it.
+    pub(crate) signal: Option<i32>,
+}
+
+impl From<ExitStatus> for ExitRecord {
+    fn from(status: ExitStatus) -> Self {
+        Self {
+            code: status.code(),
+            signal: status.signal(),
+        }
+    }
+}
+
+/// Runs the supervisor to the end; returns the process exit code: 0 once the
+/// IDE has ended and its record is written, 1 if the supervisor itself failed.
+pub fn run(args: SupervisorArgs) -> i32 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(supervise(args)),
+        Err(error) => {
+            say(&format!("cannot start a runtime: {error}"));
+            1
+        }
+    }
+}
+
+/// Starts the IDE, waits for it or for a stop request, records how it ended.
+async fn supervise(args: SupervisorArgs) -> i32 {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(term), Ok(int)) => (term, int),
+        (Err(error), _) | (_, Err(error)) => {
+            say(&format!("cannot handle signals: {error}"));
+            return 1;
+        }
+    };
+    say(&format!("starting {}", args.program.display()));
+    let spawned = Command::new(&args.program)
+        .args(&args.args)
+        .stdin(Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            say(&format!("cannot start {}: {error}", args.program.display()));
+            return finish(
+                &args.dir,
+                ExitRecord {
+                    code: Some(NOT_STARTED),
+                    signal: None,
+                },
+            );
+        }
+    };
+    say(&format!("IDE started, pid {}", child.id().unwrap_or(0)));
+    let status = tokio::select! {
+        status = child.wait() => status,
+        _ = term.recv() => shutdown(&mut child, args.grace, "SIGTERM").await,
+        _ = int.recv() => shutdown(&mut child, args.grace, "SIGINT").await,
+    };
+    match status {
+        Ok(status) => {
+            say(&format!("IDE ended: {status}"));
+            finish(&args.dir, ExitRecord::from(status))
+        }
+        Err(error) => {
+            say(&format!("cannot wait for the IDE: {error}"));
+            finish(
+                &args.dir,
+                ExitRecord {
+                    code: None,
+                    signal: None,
+                },
+            )
+        }
+    }
+}
+
+/// SIGTERM to the IDE and its group, then SIGKILL to what is left after `grace`.
+async fn shutdown(child: &mut Child, grace: Duration, cause: &str) -> io::Result<ExitStatus> {
+    say(&format!(
+        "{cause} received, stopping the IDE (grace {} ms)",
+        grace.as_millis()
+    ));
+    let deadline = Instant::now() + grace;
+    let group = own_group();
+    if let Some(pid) = child.id() {
+        report(kill(pid as i32, Signal::Term));
+    }
+    if let Some(pgid) = group {
+        // Reaches this process too; its handler is installed, so it only wakes it.
+        report(kill_group(pgid, Signal::Term));
+    }
+    let status = timeout(grace, child.wait()).await.ok();
+    while group.is_some_and(|pgid| !others_in_group(pgid).is_empty()) && Instant::now() < deadline {
+        sleep(POLL).await;
+    }
+    if let Some(status) = status {
+        kill_rest_of_group(group);
+        return status;
+    }
+    say("the IDE outlived its grace; killing its process group");
+    if let Some(pid) = child.id() {
+        report(kill(pid as i32, Signal::Kill));
+    }
+    kill_rest_of_group(group);
+    child.wait().await
+}
+
+/// This process's group, if it leads it (it does when started by the local
+/// backend). When it does not, the group is someone else's and is left alone.
+fn own_group() -> Option<i32> {
+    let me = std::process::id() as i32;
+    ProcessInfo::read(me)
+        .filter(|p| p.pgid == me)
+        .map(|p| p.pgid)
+}
+
+/// Live members of the group other than this process.
+fn others_in_group(pgid: i32) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    pids_in_group(pgid)
+        .into_iter()
+        .filter(|pid| *pid != me)
+        .collect()
+}
+
+/// SIGKILLs every other member of the group (a few rounds, for late forks).
+fn kill_rest_of_group(group: Option<i32>) {
+    let Some(pgid) = group else { return };
+    for _ in 0..3 {
+        let others = others_in_group(pgid);
+        if others.is_empty() {
+            return;
+        }
+        say(&format!(
+            "killing {} leftover process(es) of the group",
+            others.len()
+        ));
+        for pid in others {
+            report(kill(pid, Signal::Kill));
+        }
+    }
+}
+
+/// Writes the exit record atomically; the supervisor's exit code.
+fn finish(dir: &Path, record: ExitRecord) -> i32 {
+    match write_record(dir, record) {
+        Ok(()) => 0,
+        Err(error) => {
+            say(&format!("cannot write {EXIT_FILE}: {error}"));
+            1
+        }
+    }
+}
+
+fn write_record(dir: &Path, record: ExitRecord) -> io::Result<()> {
+    let temp = dir.join(format!("{EXIT_FILE}.tmp"));
+    std::fs::write(&temp, serde_json::to_vec(&record)?)?;
+    std::fs::rename(&temp, dir.join(EXIT_FILE))
+}
+
+/// Logs a failed signal; "already gone" is not a failure.
+fn report(sent: Result<bool, atelier_os::OsError>) {
+    if let Err(error) = sent {
+        say(&format!("{error}"));
+    }
+}
+
+/// One log line on stderr. A failing stderr is ignored: there is nowhere else to tell.
+fn say(message: &str) {
+    let _ = writeln!(io::stderr(), "atelier-supervisor: {message}");
+}
+
+#[cfg(test)]
+mod tests;
