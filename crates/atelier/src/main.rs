@@ -1,1 +1,105 @@
-fn main() {}
+//! `atelier`: one binary for the server (`serve`), the admin commands
+//! (`user add`, `token create`, `config check`), the API client (`session
+//! …`) and the per-session supervisor (`session-run`, started by the server
+//! as each session's user).
+
+mod admin;
+mod client;
+mod serve;
+mod settings;
+mod tls;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "atelier",
+    version,
+    about = "A multi-user workbench for data science"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the configuration and data live, for commands that read them.
+#[derive(Args, Clone)]
+pub(crate) struct Local {
+    /// Configuration file [default: /etc/atelier/atelier.toml if it exists].
+    #[arg(long, env = "ATELIER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder (overrides `data_dir` in the configuration).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server.
+    Serve {
+        #[command(flatten)]
+        local: Local,
+        /// Address to listen on (overrides `listen`).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Manages the built-in users file.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Manages API tokens.
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Checks the configuration.
+    #[command(subcommand)]
+    Config(admin::ConfigCommand),
+    /// Lists, starts and stops sessions through the REST API.
+    #[command(subcommand)]
+    Session(client::SessionCommand),
+    /// Supervises one session's IDE (started by the server; not for people).
+    #[command(name = "session-run", hide = true)]
+    SessionRun(SupervisorCli),
+}
+
+#[derive(Args)]
+struct SupervisorCli {
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long)]
+    grace_ms: u64,
+    #[arg(required = true, last = true)]
+    command: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::SessionRun(args) => return run_supervisor(args),
+        Command::Serve { local, listen } => serve::run(&local, listen),
+        Command::User(command) => admin::user(command),
+        Command::Token(command) => admin::token(command),
+        Command::Config(command) => admin::config(command),
+        Command::Session(command) => client::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("atelier: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_supervisor(args: SupervisorCli) -> ExitCode {
+    let mut command = args.command.into_iter();
+    let program = PathBuf::from(command.next().unwrap_or_default());
+    let code = atelier_launcher::supervisor::run(atelier_launcher::supervisor::SupervisorArgs {
+        dir: args.dir,
+        grace: std::time::Duration::from_millis(args.grace_ms),
+        program,
+        args: command.collect(),
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

@@ -14,6 +14,9 @@ pub struct InvalidInput {
 impl InvalidInput {
     /// Creates an error for `field` with a human-readable `message`.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }

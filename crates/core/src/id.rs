@@ -29,11 +29,16 @@ impl SessionId {
     /// Parses an id, accepting only exactly 32 lowercase hex digits.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         let valid = text.len() == ID_LEN
-            && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if valid {
             Ok(Self(text.to_owned()))
         } else {
-            Err(InvalidInput::new("id", "a session id is 32 lowercase hex digits"))
+            Err(InvalidInput::new(
+                "id",
+                "a session id is 32 lowercase hex digits",
+            ))
         }
     }
 
@@ -82,7 +87,14 @@ mod tests {
 
     #[test]
     fn parse_rejects_anything_but_32_lowercase_hex() {
-        for bad in ["", "abc", &"A".repeat(32), &"g".repeat(32), &"0".repeat(33), "../../etc/passwd"] {
+        for bad in [
+            "",
+            "abc",
+            &"A".repeat(32),
+            &"g".repeat(32),
+            &"0".repeat(33),
+            "../../etc/passwd",
+        ] {
             assert!(SessionId::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -154,14 +154,14 @@ impl SessionState {
     /// closed (`stopped`, `failed`).
     pub fn can_become(self, next: SessionState) -> bool {
         use SessionState::*;
-        match (self, next) {
-            (Pending, Starting | Stopping | Stopped | Failed) => true,
-            (Starting, Running | Stopping | Stopped | Failed | Lost) => true,
-            (Running, Stopping | Stopped | Failed | Lost) => true,
-            (Stopping, Stopped | Failed | Lost) => true,
-            (Lost, Running | Stopping | Stopped | Failed) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Pending, Starting | Stopping | Stopped | Failed)
+                | (Starting, Running | Stopping | Stopped | Failed | Lost)
+                | (Running, Stopping | Stopped | Failed | Lost)
+                | (Stopping, Stopped | Failed | Lost)
+                | (Lost, Running | Stopping | Stopped | Failed)
+        )
     }
 }
 
@@ -209,7 +209,11 @@ impl NewSession {
                 "a session name is at most 100 characters, without control characters",
             ));
         }
-        Ok(if name.is_empty() { self.kind.to_string() } else { name.to_owned() })
+        Ok(if name.is_empty() {
+            self.kind.to_string()
+        } else {
+            name.to_owned()
+        })
     }
 }
 
@@ -303,7 +307,10 @@ mod tests {
     fn no_going_back_to_pending_or_starting() {
         for from in SessionState::ALL {
             assert!(!from.can_become(Pending));
-            assert!(from == Pending || !from.can_become(Starting), "{from} -> starting");
+            assert!(
+                from == Pending || !from.can_become(Starting),
+                "{from} -> starting"
+            );
         }
     }
 
@@ -322,7 +329,10 @@ mod tests {
         assert!(serde_json::from_str::<NewSession>(bad_kind).is_err());
         let req: NewSession = serde_json::from_str(r#"{"kind":"jupyterlab"}"#).unwrap();
         assert_eq!(req.display_name().unwrap(), "jupyterlab");
-        let ctrl = NewSession { name: Some("a\u{7}b".into()), ..req };
+        let ctrl = NewSession {
+            name: Some("a\u{7}b".into()),
+            ..req
+        };
         assert!(ctrl.display_name().is_err());
     }
 }

@@ -35,8 +35,8 @@ impl Timestamp {
     /// RFC 3339 text, e.g. `2026-12-03T18:50:55.123Z`.
     pub fn to_rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let at =
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         at.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|_| self.0.to_string())
     }

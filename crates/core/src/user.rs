@@ -113,7 +113,17 @@ mod tests {
 
     #[test]
     fn rejects_names_that_could_be_paths_or_options() {
-        for bad in ["", "Alice", "-rf", "../x", "a/b", "a b", "1abc", "é", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "Alice",
+            "-rf",
+            "../x",
+            "a/b",
+            "a b",
+            "1abc",
+            "é",
+            &"a".repeat(33),
+        ] {
             assert!(UserName::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -1,0 +1,181 @@
+//! `atelier serve`: builds every part from the settings and runs the HTTP
+//! server until SIGTERM or Ctrl-C. Sessions are separate process trees and
+//! keep running when the server stops; the next start re-adopts them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use atelier_auth::{random_secret, CookieSigner, LimitSettings, LoginLimiter, Provider};
+use atelier_config::AuthProvider;
+use atelier_core::UserName;
+use atelier_launcher::LocalBackend;
+use atelier_proxy::{Proxy, ProxySettings};
+use atelier_sessions::{Catalog, ManagerSettings, RunAs, SessionManager};
+use atelier_store::{Store, StoreConfig};
+use atelier_web::{Access, AppState, LoginService, WebSettings};
+use tracing::{info, warn};
+
+use crate::settings::Settings;
+use crate::Local;
+
+/// Default listen address.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+pub(crate) fn run(local: &Local, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    init_logging();
+    let settings = Settings::load(local)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(settings, listen))
+}
+
+async fn serve(settings: Settings, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let listen = listen
+        .or(settings.config.listen.map(|addr| addr.0))
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address is valid"));
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating the data folder {}", settings.data_dir.display()))?;
+    let store = open_store(&settings).await?;
+    let sessions = session_manager(&settings, Arc::clone(&store))?;
+    sessions.spawn_watcher();
+    let login = login_service(&settings, store).await?;
+    let web = WebSettings {
+        node: settings.node.clone(),
+        tls: settings.config.tls.is_some(),
+        admins_can_open_sessions: settings
+            .config
+            .auth
+            .admins_can_open_sessions
+            .unwrap_or(false),
+    };
+    let state = AppState::new(sessions, login, Proxy::new(ProxySettings::default()), web);
+    let app = atelier_web::router(state);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    info!(%listen, node = %settings.node, data_dir = %settings.data_dir.display(), config = %settings.origin, "atelier is serving");
+    match &settings.config.tls {
+        Some(tls) => crate::tls::serve(listener, app, tls).await,
+        None => {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let config = match &settings.config.database_url {
+        Some(url) => StoreConfig::Postgres { url: url.clone() },
+        None => StoreConfig::Sqlite {
+            path: settings.data_dir.join("atelier.db"),
+        },
+    };
+    atelier_store::open(&config)
+        .await
+        .context("opening the store")
+}
+
+fn session_manager(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Arc<SessionManager>> {
+    let backend = LocalBackend::new(&settings.data_dir).context("preparing the local launcher")?;
+    let catalog = Catalog::from_config(&settings.config);
+    let run_as = if settings.root {
+        RunAs::EachUser {
+            min_uid: settings.config.auth.min_uid.unwrap_or(1000),
+        }
+    } else {
+        warn!(account = %settings.account.name, "not running as root: every session runs as this account");
+        RunAs::ServerAccount(settings.account.clone())
+    };
+    let sessions = &settings.config.sessions;
+    let manager = ManagerSettings {
+        node: settings.node.clone(),
+        supervisor: std::env::current_exe().context("locating the atelier binary")?,
+        start_timeout: Duration::from_secs(sessions.start_timeout_secs.unwrap_or(120)),
+        stop_grace: Duration::from_secs(sessions.stop_grace_secs.unwrap_or(10)),
+        max_per_user: sessions.max_per_user.unwrap_or(10),
+        run_as,
+    };
+    Ok(SessionManager::new(
+        store,
+        Arc::new(backend),
+        Arc::new(catalog),
+        manager,
+    ))
+}
+
+async fn login_service(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<LoginService> {
+    let key = store
+        .get_or_insert_setting("cookie_key", &random_secret())
+        .await?;
+    let auth = &settings.config.auth;
+    let provider = match settings.provider {
+        AuthProvider::UsersFile => Provider::UsersFile {
+            path: settings.users_file(),
+        },
+        AuthProvider::Pam => Provider::Pam {
+            service: auth
+                .pam_service
+                .clone()
+                .unwrap_or_else(|| "atelier".to_owned()),
+            admins: parse_names(&auth.admins)?,
+        },
+    };
+    let access = if settings.root {
+        Access::Accounts {
+            min_uid: auth.min_uid.unwrap_or(1000),
+        }
+    } else {
+        let allowed = auth
+            .allowed_users
+            .clone()
+            .unwrap_or_else(|| vec![settings.account.name.clone()]);
+        info!(users = ?allowed, "users allowed to log in");
+        Access::Only(parse_names(&allowed)?)
+    };
+    Ok(LoginService {
+        provider,
+        access,
+        limiter: LoginLimiter::new(LimitSettings::default()),
+        signer: CookieSigner::new(key.as_bytes()),
+        store,
+        login_hours: auth.login_hours.unwrap_or(12),
+        secure_cookies: settings.config.tls.is_some(),
+    })
+}
+
+fn parse_names(names: &[String]) -> anyhow::Result<Vec<UserName>> {
+    names
+        .iter()
+        .map(|name| UserName::parse(name).map_err(anyhow::Error::from))
+        .collect()
+}
+
+pub(crate) async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    info!("shutting down; sessions keep running");
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ATELIER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("ATELIER_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

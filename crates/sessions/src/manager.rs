@@ -1,0 +1,450 @@
+//! Starting, stopping and removing sessions. Each operation records the new
+//! state in the store first, then acts, then announces the change.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use atelier_core::{NewSession, Session, SessionId, SessionState, Timestamp, User, UserName};
+use atelier_launcher::{Backend, LaunchSpec};
+use atelier_os::Account;
+use atelier_store::{AuditEvent, SessionChange, SessionFilter, Store};
+use base64::Engine;
+use rand::RngCore;
+use tokio::sync::broadcast;
+use tracing::{info, warn};
+
+use crate::catalog::{Catalog, Route};
+use crate::SessionError;
+
+/// Whose account sessions run as.
+#[derive(Debug, Clone)]
+pub enum RunAs {
+    /// The server is root: each session runs as its user's own account.
+    EachUser {
+        /// Accounts below this uid may not run sessions.
+        min_uid: u32,
+    },
+    /// The server is not root: every session runs as the server's account.
+    ServerAccount(Account),
+}
+
+/// Tunables of the session service.
+#[derive(Debug, Clone)]
+pub struct ManagerSettings {
+    /// This node's name, recorded on every session it hosts.
+    pub node: String,
+    /// Path of the `atelier` binary, run as each session's supervisor.
+    pub supervisor: PathBuf,
+    /// How long an IDE may take to answer.
+    pub start_timeout: Duration,
+    /// Time between the stop signal and the kill.
+    pub stop_grace: Duration,
+    /// Most active sessions per user.
+    pub max_per_user: u32,
+    /// Whose account sessions run as.
+    pub run_as: RunAs,
+}
+
+/// A change that subscribers (the live UI) are told about.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    /// The session was created or changed state; carries the new record.
+    Changed(Box<Session>),
+    /// The session's record was removed.
+    Removed {
+        /// The removed session.
+        id: SessionId,
+        /// Its owner.
+        user: UserName,
+    },
+}
+
+/// The session service of one node.
+pub struct SessionManager {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) settings: ManagerSettings,
+    events: broadcast::Sender<SessionEvent>,
+    /// Running sessions of this node, for the proxy's fast path.
+    routes: RwLock<HashMap<SessionId, Arc<Route>>>,
+}
+
+impl SessionManager {
+    /// Creates the service. Call [`SessionManager::spawn_watcher`] to start
+    /// watching (and re-adopting) this node's sessions.
+    pub fn new(
+        store: Arc<dyn Store>,
+        backend: Arc<dyn Backend>,
+        catalog: Arc<Catalog>,
+        settings: ManagerSettings,
+    ) -> Arc<Self> {
+        let (events, _) = broadcast::channel(1024);
+        Arc::new(Self {
+            store,
+            backend,
+            catalog,
+            settings,
+            events,
+            routes: RwLock::default(),
+        })
+    }
+
+    /// The kinds catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The store this service records into.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The backend that runs this node's sessions.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Live session changes on this node.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    /// Starts a session for `user`. The returned record is already stored;
+    /// it is `starting` (or `failed`, with the reason, if the launch failed).
+    pub async fn start(&self, user: &User, request: NewSession) -> Result<Session, SessionError> {
+        let name = request.display_name()?;
+        self.check_request(&request)?;
+        let account = self.account_for(&user.name)?;
+        self.check_quota(&user.name).await?;
+        let session = self.new_record(user, request, name);
+        self.store.insert_session(&session).await?;
+        self.audit(&session, "session.create").await;
+        self.announce(SessionEvent::Changed(Box::new(session.clone())));
+        Ok(self.launch(session, account).await)
+    }
+
+    /// Asks a session to stop. Returns at once with the `stopping` record;
+    /// the stop itself runs in the background.
+    pub async fn stop(self: &Arc<Self>, id: &SessionId) -> Result<Session, SessionError> {
+        let session = self.get(id).await?;
+        if !session.state.is_active() && session.state != SessionState::Lost {
+            return Err(SessionError::WrongState {
+                id: id.clone(),
+                state: session.state,
+                hint: "it has already ended",
+            });
+        }
+        if session.state == SessionState::Stopping {
+            return Ok(session);
+        }
+        let from = [
+            SessionState::Pending,
+            SessionState::Starting,
+            SessionState::Running,
+            SessionState::Lost,
+        ];
+        let change = SessionChange {
+            state: Some(SessionState::Stopping),
+            ..Default::default()
+        };
+        let Some(stopping) = self.transition(id, &from, change).await? else {
+            return self.get(id).await;
+        };
+        self.audit(&stopping, "session.stop").await;
+        let this = Arc::clone(self);
+        let record = stopping.clone();
+        tokio::spawn(async move { this.finish_stop(record).await });
+        Ok(stopping)
+    }
+
+    /// Removes an ended session's record and files.
+    pub async fn remove(&self, id: &SessionId) -> Result<(), SessionError> {
+        let session = self.get(id).await?;
+        let ended = [
+            SessionState::Stopped,
+            SessionState::Failed,
+            SessionState::Lost,
+        ];
+        if !ended.contains(&session.state) {
+            return Err(SessionError::WrongState {
+                id: id.clone(),
+                state: session.state,
+                hint: "stop it first",
+            });
+        }
+        if let Err(error) = self.backend.cleanup(&session).await {
+            warn!(session_id = %id, user = %session.user, %error, "could not remove session files");
+        }
+        if self.store.delete_session(id, &ended).await? {
+            self.audit(&session, "session.remove").await;
+            self.announce(SessionEvent::Removed {
+                id: id.clone(),
+                user: session.user.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored record of a session.
+    pub async fn get(&self, id: &SessionId) -> Result<Session, SessionError> {
+        self.store
+            .get_session(id)
+            .await?
+            .ok_or_else(|| SessionError::NotFound(id.clone()))
+    }
+
+    /// Sessions of `user`, or of everyone when `user` is `None`.
+    pub async fn list(&self, user: Option<&UserName>) -> Result<Vec<Session>, SessionError> {
+        let filter = SessionFilter {
+            user: user.cloned(),
+            ..Default::default()
+        };
+        Ok(self.store.list_sessions(&filter).await?)
+    }
+
+    /// Where the proxy sends traffic for a session, if it is running. Served
+    /// from memory for this node's sessions, from the store otherwise.
+    pub async fn route(&self, id: &SessionId) -> Result<Option<Arc<Route>>, SessionError> {
+        if let Some(route) = self.routes.read().expect("routes lock").get(id) {
+            return Ok(Some(Arc::clone(route)));
+        }
+        let Some(session) = self.store.get_session(id).await? else {
+            return Ok(None);
+        };
+        if session.state != SessionState::Running {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(self.route_for(session))))
+    }
+
+    /// Records proxied activity on a session.
+    pub async fn touch(&self, id: &SessionId) -> Result<(), SessionError> {
+        Ok(self.store.touch_session(id, Timestamp::now()).await?)
+    }
+
+    fn route_for(&self, session: Session) -> Route {
+        let strip_prefix = self.catalog.strips_prefix(&session.kind);
+        Route {
+            session,
+            strip_prefix,
+        }
+    }
+
+    fn check_request(&self, request: &NewSession) -> Result<(), SessionError> {
+        let kind = request.kind.as_str();
+        let info = self.catalog.get(&request.kind).ok_or_else(|| {
+            atelier_core::InvalidInput::new("kind", format!("there is no session kind {kind:?}"))
+        })?;
+        if !info.available {
+            let reason = info.reason.clone().unwrap_or_default();
+            return Err(SessionError::KindUnavailable {
+                kind: kind.to_owned(),
+                reason,
+            });
+        }
+        if let Some(cluster) = request.cluster.as_deref().filter(|c| *c != "local") {
+            let message = format!("there is no cluster {cluster:?}; this server offers \"local\"");
+            return Err(atelier_core::InvalidInput::new("cluster", message).into());
+        }
+        for (field, value) in [
+            ("python", &request.python),
+            ("r", &request.r),
+            ("profile", &request.profile),
+            ("queue", &request.queue),
+        ] {
+            if value.is_some() {
+                let message =
+                    format!("choosing {field} is not supported by this version yet; leave it out");
+                return Err(atelier_core::InvalidInput::new(field, message).into());
+            }
+        }
+        Ok(())
+    }
+
+    fn account_for(&self, user: &UserName) -> Result<Account, SessionError> {
+        match &self.settings.run_as {
+            RunAs::ServerAccount(account) => Ok(account.clone()),
+            RunAs::EachUser { min_uid } => match Account::lookup(user.as_str())? {
+                Some(account) if account.uid >= *min_uid => Ok(account),
+                _ => Err(SessionError::NoAccount {
+                    user: user.to_string(),
+                }),
+            },
+        }
+    }
+
+    async fn check_quota(&self, user: &UserName) -> Result<(), SessionError> {
+        let filter = SessionFilter {
+            user: Some(user.clone()),
+            states: Some(SessionState::ACTIVE.to_vec()),
+            ..Default::default()
+        };
+        let active = self.store.list_sessions(&filter).await?.len();
+        let limit = self.settings.max_per_user;
+        if active >= limit as usize {
+            return Err(SessionError::TooManySessions { limit });
+        }
+        Ok(())
+    }
+
+    fn new_record(&self, user: &User, request: NewSession, name: String) -> Session {
+        Session {
+            id: SessionId::generate(),
+            user: user.name.clone(),
+            kind: request.kind,
+            name,
+            state: SessionState::Pending,
+            node: Some(self.settings.node.clone()),
+            cluster: "local".into(),
+            python: request.python,
+            r: request.r,
+            profile: request.profile,
+            created_at: Timestamp::now(),
+            started_at: None,
+            last_active_at: None,
+            ended_at: None,
+            error: None,
+            exit_code: None,
+            secret: new_secret(),
+            handle: None,
+        }
+    }
+
+    /// Hands a pending session to the backend and records the outcome.
+    async fn launch(&self, session: Session, account: Account) -> Session {
+        let spec = match self.catalog.command(&session) {
+            Ok(command) => LaunchSpec {
+                account,
+                program: command.program,
+                args: command.args,
+                env: command.env,
+                ready_path: command.ready_path,
+                supervisor: self.settings.supervisor.clone(),
+                grace: self.settings.stop_grace,
+            },
+            Err(error) => return self.fail_pending(session, error.to_string()).await,
+        };
+        match self.backend.launch(&session, &spec).await {
+            Ok(handle) => {
+                info!(session_id = %session.id, user = %session.user, kind = %session.kind, backend = self.backend.name(), "session launched");
+                let change = SessionChange {
+                    state: Some(SessionState::Starting),
+                    handle: Some(handle),
+                    ..Default::default()
+                };
+                match self
+                    .transition(&session.id, &[SessionState::Pending], change)
+                    .await
+                {
+                    Ok(Some(starting)) => starting,
+                    _ => session,
+                }
+            }
+            Err(error) => {
+                self.fail_pending(session, format!("could not start: {error}"))
+                    .await
+            }
+        }
+    }
+
+    async fn fail_pending(&self, session: Session, reason: String) -> Session {
+        warn!(session_id = %session.id, user = %session.user, reason, "session failed to launch");
+        let change = SessionChange {
+            state: Some(SessionState::Failed),
+            error: Some(reason),
+            ended_at: Some(Timestamp::now()),
+            ..Default::default()
+        };
+        match self
+            .transition(&session.id, &[SessionState::Pending], change)
+            .await
+        {
+            Ok(Some(failed)) => failed,
+            _ => session,
+        }
+    }
+
+    /// Stops the processes of a `stopping` session and records the end.
+    pub(crate) async fn finish_stop(&self, session: Session) {
+        self.forget_route(&session.id);
+        let result = self.backend.stop(&session, self.settings.stop_grace).await;
+        let change = match result {
+            Ok(()) => SessionChange {
+                state: Some(SessionState::Stopped),
+                ended_at: Some(Timestamp::now()),
+                ..Default::default()
+            },
+            Err(error) => {
+                warn!(session_id = %session.id, user = %session.user, %error, "stop left processes behind");
+                SessionChange {
+                    state: Some(SessionState::Failed),
+                    error: Some(format!("stop failed: {error}")),
+                    ended_at: Some(Timestamp::now()),
+                    ..Default::default()
+                }
+            }
+        };
+        if let Err(error) = self
+            .transition(&session.id, &[SessionState::Stopping], change)
+            .await
+        {
+            warn!(session_id = %session.id, %error, "could not record the end of a stop");
+        }
+    }
+
+    /// Applies a change if the session is in one of `from`, keeps the route
+    /// table in step and announces the new record.
+    pub(crate) async fn transition(
+        &self,
+        id: &SessionId,
+        from: &[SessionState],
+        change: SessionChange,
+    ) -> Result<Option<Session>, SessionError> {
+        let Some(updated) = self.store.update_session(id, from, &change).await? else {
+            return Ok(None);
+        };
+        info!(session_id = %id, user = %updated.user, state = %updated.state, "session state changed");
+        if updated.state == SessionState::Running {
+            let route = Arc::new(self.route_for(updated.clone()));
+            self.routes
+                .write()
+                .expect("routes lock")
+                .insert(id.clone(), route);
+        } else {
+            self.forget_route(id);
+        }
+        self.announce(SessionEvent::Changed(Box::new(updated.clone())));
+        Ok(Some(updated))
+    }
+
+    fn forget_route(&self, id: &SessionId) {
+        self.routes.write().expect("routes lock").remove(id);
+    }
+
+    pub(crate) fn announce(&self, event: SessionEvent) {
+        // No subscriber is fine: nobody is watching.
+        let _ = self.events.send(event);
+    }
+
+    async fn audit(&self, session: &Session, action: &str) {
+        let event = AuditEvent {
+            at: Timestamp::now(),
+            user: Some(session.user.clone()),
+            action: action.to_owned(),
+            target: Some(session.id.to_string()),
+            detail: Some(session.kind.to_string()),
+        };
+        if let Err(error) = self.store.append_audit(&event).await {
+            warn!(session_id = %session.id, %error, "could not write audit event");
+        }
+    }
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,228 @@
+//! The watcher: one task per node that re-adopts this node's sessions when
+//! the server starts, and then moves each session along as the backend
+//! reports (starting → running, running → stopped/failed/lost).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use atelier_core::{Session, SessionState, Timestamp};
+use atelier_launcher::Probe;
+use atelier_store::{SessionChange, SessionFilter};
+use tracing::{info, warn};
+
+use crate::manager::SessionManager;
+
+/// How often starting sessions are probed.
+const FAST_TICK: Duration = Duration::from_millis(200);
+/// Every this many fast ticks, running and lost sessions are checked too.
+const SLOW_EVERY: u32 = 10;
+/// Log lines quoted in a failure reason.
+const REASON_LOG_LINES: usize = 12;
+
+impl SessionManager {
+    /// Re-adopts this node's sessions and starts the watcher task.
+    pub fn spawn_watcher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            this.recover().await;
+            let mut tick = 0u32;
+            loop {
+                tokio::time::sleep(FAST_TICK).await;
+                tick = tick.wrapping_add(1);
+                let states: &[SessionState] = if tick.is_multiple_of(SLOW_EVERY) {
+                    &[
+                        SessionState::Starting,
+                        SessionState::Running,
+                        SessionState::Lost,
+                    ]
+                } else {
+                    &[SessionState::Starting]
+                };
+                this.check_all(states).await;
+            }
+        })
+    }
+
+    /// After a restart: finish what the previous process left half done.
+    async fn recover(self: &Arc<Self>) {
+        for session in self.node_sessions(&[SessionState::Pending]).await {
+            // The server died between recording and launching: whatever it
+            // may have spawned is stopped, and the user is told.
+            let _ = self.backend.stop(&session, self.settings.stop_grace).await;
+            let reason = "the server restarted while the session was being created; start it again";
+            self.end(
+                &session,
+                &[SessionState::Pending],
+                SessionState::Failed,
+                Some(reason.into()),
+                None,
+            )
+            .await;
+        }
+        for session in self.node_sessions(&[SessionState::Stopping]).await {
+            let this = Arc::clone(self);
+            tokio::spawn(async move { this.finish_stop(session).await });
+        }
+        let running = self.node_sessions(&[SessionState::Running]).await;
+        info!(count = running.len(), "re-adopting running sessions");
+        for session in running {
+            self.check_one(session).await;
+        }
+    }
+
+    async fn node_sessions(&self, states: &[SessionState]) -> Vec<Session> {
+        let filter = SessionFilter {
+            states: Some(states.to_vec()),
+            node: Some(self.settings.node.clone()),
+            ..Default::default()
+        };
+        match self.store.list_sessions(&filter).await {
+            Ok(sessions) => sessions,
+            Err(error) => {
+                warn!(%error, "watcher could not list sessions");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn check_all(&self, states: &[SessionState]) {
+        for session in self.node_sessions(states).await {
+            self.check_one(session).await;
+        }
+    }
+
+    async fn check_one(&self, session: Session) {
+        let probe = self.backend.probe(&session).await;
+        match (session.state, probe) {
+            (SessionState::Starting | SessionState::Lost, Probe::Ready) => {
+                self.mark_running(&session).await
+            }
+            (SessionState::Running, Probe::Ready | Probe::Starting) => self.adopt(&session).await,
+            (SessionState::Starting, Probe::Starting) => self.check_start_timeout(&session).await,
+            (SessionState::Starting | SessionState::Running, Probe::Exited { code, signal }) => {
+                self.record_exit(&session, code, signal).await
+            }
+            (SessionState::Starting | SessionState::Running, Probe::Gone) => {
+                let reason = "the session's processes vanished without recording how they ended";
+                self.end(
+                    &session,
+                    &[session.state],
+                    SessionState::Lost,
+                    Some(reason.into()),
+                    None,
+                )
+                .await
+            }
+            _ => {}
+        }
+    }
+
+    async fn mark_running(&self, session: &Session) {
+        let now = Timestamp::now();
+        let change = SessionChange {
+            state: Some(SessionState::Running),
+            started_at: Some(session.started_at.unwrap_or(now)),
+            last_active_at: Some(now),
+            ..Default::default()
+        };
+        if let Err(error) = self.transition(&session.id, &[session.state], change).await {
+            warn!(session_id = %session.id, %error, "could not record a running session");
+        }
+    }
+
+    /// Makes sure a running session found in the store is in the route table.
+    async fn adopt(&self, session: &Session) {
+        if self.route(&session.id).await.ok().flatten().is_none() {
+            let change = SessionChange::default();
+            let _ = self
+                .transition(&session.id, &[SessionState::Running], change)
+                .await;
+        }
+    }
+
+    async fn check_start_timeout(&self, session: &Session) {
+        let limit = self.settings.start_timeout;
+        let deadline = session.created_at.plus_seconds(limit.as_secs() as i64);
+        if Timestamp::now() < deadline {
+            return;
+        }
+        let tail = self.log_tail(session).await;
+        let _ = self.backend.stop(session, self.settings.stop_grace).await;
+        let reason = format!("the IDE did not answer within {} s{tail}", limit.as_secs());
+        self.end(
+            session,
+            &[SessionState::Starting],
+            SessionState::Failed,
+            Some(reason),
+            None,
+        )
+        .await;
+    }
+
+    async fn record_exit(&self, session: &Session, code: Option<i32>, signal: Option<i32>) {
+        let (state, reason) = match (code, signal) {
+            (Some(0), _) if session.state == SessionState::Running => {
+                (SessionState::Stopped, "the IDE exited by itself".to_owned())
+            }
+            (Some(code), _) => (
+                SessionState::Failed,
+                format!("the IDE exited with status {code}"),
+            ),
+            (None, Some(signal)) => (
+                SessionState::Failed,
+                format!("the IDE was killed by signal {signal}"),
+            ),
+            (None, None) => (SessionState::Failed, "the IDE ended".to_owned()),
+        };
+        let tail = if state == SessionState::Failed {
+            self.log_tail(session).await
+        } else {
+            String::new()
+        };
+        // Nothing may be left behind, e.g. kernels in their own process groups.
+        let _ = self.backend.stop(session, Duration::from_secs(1)).await;
+        self.end(
+            session,
+            &[session.state],
+            state,
+            Some(format!("{reason}{tail}")),
+            code,
+        )
+        .await;
+    }
+
+    async fn end(
+        &self,
+        session: &Session,
+        from: &[SessionState],
+        state: SessionState,
+        reason: Option<String>,
+        exit_code: Option<i32>,
+    ) {
+        let change = SessionChange {
+            state: Some(state),
+            error: reason,
+            exit_code,
+            ended_at: Some(Timestamp::now()),
+            ..Default::default()
+        };
+        if let Err(error) = self.transition(&session.id, from, change).await {
+            warn!(session_id = %session.id, %error, "could not record the end of a session");
+        }
+    }
+
+    /// The last lines of the IDE's log, with the session secret masked,
+    /// formatted to follow a reason.
+    async fn log_tail(&self, session: &Session) -> String {
+        match self.redacted_log(session, REASON_LOG_LINES).await {
+            Some(log) if !log.trim().is_empty() => format!(". Last lines of its log:\n{log}"),
+            _ => String::new(),
+        }
+    }
+
+    /// The last `lines` lines of a session's log, with its secret masked.
+    pub async fn redacted_log(&self, session: &Session, lines: usize) -> Option<String> {
+        let log = self.backend.log_tail(session, lines).await?;
+        Some(log.replace(&session.secret, "<secret>"))
+    }
+}
