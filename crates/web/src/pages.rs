@@ -11,48 +11,28 @@ use axum::Router;
 
 use crate::{ApiError, AppState};
 
+const HTML: &str = "text/html; charset=utf-8";
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+
 /// Every embedded file: name, content type, content.
-const ASSETS: [(&str, &str, &str); 8] = [
-    (
-        "login.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/login.html"),
-    ),
-    (
-        "home.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/home.html"),
-    ),
-    (
-        "admin.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/admin.html"),
-    ),
+const ASSETS: [(&str, &str, &str); 9] = [
+    ("login.html", HTML, include_str!("../assets/login.html")),
+    ("home.html", HTML, include_str!("../assets/home.html")),
+    ("admin.html", HTML, include_str!("../assets/admin.html")),
     (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../assets/app.css"),
     ),
+    ("app.js", SCRIPT, include_str!("../assets/app.js")),
+    ("login.js", SCRIPT, include_str!("../assets/login.js")),
+    ("home.js", SCRIPT, include_str!("../assets/home.js")),
     (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/app.js"),
+        "new-session.js",
+        SCRIPT,
+        include_str!("../assets/new-session.js"),
     ),
-    (
-        "login.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/login.js"),
-    ),
-    (
-        "home.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/home.js"),
-    ),
-    (
-        "admin.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/admin.js"),
-    ),
+    ("admin.js", SCRIPT, include_str!("../assets/admin.js")),
 ];
 
 /// Pages allow only their own scripts, styles and API.
