@@ -19,4 +19,9 @@ cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
-cargo test --workspace --locked -- --test-threads="${ATELIER_TEST_THREADS:-4}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked -- --test-threads="${ATELIER_TEST_THREADS:-4}" 2>&1 | tee "$log"
+# One closing line for the whole run (cargo ends on a per-binary line).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "Summary: %d passed, %d failed\n", p, f }' "$log"

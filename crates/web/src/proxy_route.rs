@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::any;
 use axum::Router;
+use tracing::Instrument;
 
 use crate::extract::session_id;
 use crate::{ApiError, AppState, Caller, COOKIE_NAME};
@@ -159,7 +160,13 @@ async fn send(state: &AppState, route: Arc<Route>, peer: SocketAddr, request: Re
         client_addr: peer.ip(),
         client_proto: if state.settings.tls { "https" } else { "http" },
     };
-    state.proxy.forward(request, target).await.map(Body::new)
+    let span = tracing::info_span!("proxy", session_id = %session.id, user = %session.user);
+    state
+        .proxy
+        .forward(request, target)
+        .instrument(span)
+        .await
+        .map(Body::new)
 }
 
 fn strip_prefix(path_and_query: &str, id: &str) -> String {
