@@ -51,6 +51,27 @@ pub struct Config {
     /// Custom session kinds: any web application started by a command.
     #[serde(default)]
     pub kind: Vec<CustomKind>,
+    /// Where Python and R installations are discovered.
+    #[serde(default)]
+    pub languages: LanguagesConfig,
+}
+
+/// `[languages]`: discovery of Python and R installations, in addition to
+/// the `[[python]]` and `[[r]]` entries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguagesConfig {
+    /// Look for installations at all. Default true.
+    pub discover: Option<bool>,
+    /// Folders whose subfolders are Python installations (`<root>/<version>/bin/python3`),
+    /// e.g. `/opt/python` or a pyenv `versions` folder. Default `["/opt/python"]`.
+    pub python_roots: Option<Vec<PathBuf>>,
+    /// Folders whose subfolders are R installations (`<root>/<version>/bin/R`).
+    /// Default `["/opt/R"]`.
+    pub r_roots: Option<Vec<PathBuf>>,
+    /// Conda installations whose `envs/*` (and base) are offered as Python
+    /// versions. Default `["/opt/conda"]`.
+    pub conda_roots: Option<Vec<PathBuf>>,
 }
 
 /// `[tls]`: HTTPS with a PEM certificate chain and private key.
@@ -127,6 +148,15 @@ pub struct SessionsConfig {
     pub stop_grace_secs: Option<u64>,
     /// Most active sessions one user may have. Default 10.
     pub max_per_user: Option<u32>,
+    /// Seconds without activity (proxied traffic or a busy kernel) after
+    /// which a session is stopped. Default 0: never.
+    pub idle_timeout_secs: Option<u64>,
+    /// Idle timeout per kind, overriding `idle_timeout_secs`, e.g.
+    /// `{ vscode = 7200 }`; 0 turns it off for that kind.
+    #[serde(default)]
+    pub idle_timeout_secs_by_kind: std::collections::BTreeMap<String, u64>,
+    /// Seconds after which any session is stopped, busy or not. Default 0: never.
+    pub max_age_secs: Option<u64>,
 }
 
 /// `[[python]]` or `[[r]]`: one interpreter.
@@ -149,6 +179,14 @@ pub struct ProfileConfig {
     pub cpus: Option<f64>,
     /// Memory limit, e.g. `2G`.
     pub memory: Option<ByteSize>,
+    /// Most active sessions one user may run with this profile.
+    pub max_sessions: Option<u32>,
+    /// Users who may pick it. With `groups` also empty: everyone.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Linux groups whose members may pick it.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// `[[cluster]]`: a place sessions can run.

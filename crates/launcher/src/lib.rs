@@ -58,6 +58,20 @@ pub struct LaunchSpec {
     pub supervisor: PathBuf,
     /// How long the supervisor waits between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// Resources the session is held to, if any.
+    pub limits: Option<Limits>,
+    /// Files written into the session folder (paths relative to it) before
+    /// the IDE starts, owned by the user, e.g. Jupyter kernelspecs.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// Resources a session may use.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Limits {
+    /// CPUs (fractions allowed).
+    pub cpus: Option<f64>,
+    /// Memory in bytes.
+    pub memory: Option<u64>,
 }
 
 /// One look at a session.

@@ -268,6 +268,8 @@ async fn a_socket_path_over_the_limit_is_refused_before_anything_runs() {
         ready_path: "/".to_owned(),
         supervisor: PathBuf::from("/bin/true"),
         grace: Duration::from_secs(1),
+        limits: None,
+        files: Vec::new(),
     };
     let error = backend.launch(&session, &spec).await.unwrap_err();
     assert!(

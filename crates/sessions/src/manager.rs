@@ -324,6 +324,8 @@ impl SessionManager {
                 ready_path: command.ready_path,
                 supervisor: self.settings.supervisor.clone(),
                 grace: self.settings.stop_grace,
+                limits: None,
+                files: Vec::new(),
             },
             Err(error) => return self.fail_pending(session, error.to_string()).await,
         };

@@ -171,6 +171,8 @@ impl Fixture {
             ready_path,
             supervisor: self.supervisor.clone(),
             grace: Duration::from_secs(2),
+            limits: None,
+            files: Vec::new(),
         }
     }
 
