@@ -23,7 +23,7 @@ mod upgrade;
 pub use error::ProxyError;
 pub use proxy::Proxy;
 pub use settings::ProxySettings;
-pub use target::{Target, Upstream};
+pub use target::{Activity, Target, Upstream};
 
 /// Errors carried by a [`ProxyBody`]: whatever the upstream connection or the
 /// client body reported.

@@ -104,6 +104,7 @@ impl Proxy {
                 upstream_upgrade,
                 sender,
                 target.upstream.clone(),
+                target.on_activity.clone(),
             );
             headers::rewrite_response(answer.headers_mut(), true);
             return Ok(answer.map(|_| response::empty()));

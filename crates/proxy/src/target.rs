@@ -50,7 +50,14 @@ pub struct Target {
     /// `"http"` or `"https"`: the scheme the client used, sent as
     /// `X-Forwarded-Proto`.
     pub client_proto: &'static str,
+    /// Called whenever the client sends bytes over an upgraded (WebSocket)
+    /// connection, so that typing in an IDE counts as activity. Called often:
+    /// the callee throttles.
+    pub on_activity: Option<Activity>,
 }
+
+/// A callback for client activity on an upgraded connection.
+pub type Activity = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// Prints everything but the values of `set_headers`, which carry secrets.
 impl fmt::Debug for Target {
@@ -82,6 +89,7 @@ mod tests {
             strip_cookie: Some("atelier".into()),
             client_addr: [10, 0, 0, 1].into(),
             client_proto: "https",
+            on_activity: None,
         };
         let text = format!("{target:?}");
         assert!(text.contains("authorization"), "{text}");

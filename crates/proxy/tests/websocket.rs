@@ -45,6 +45,11 @@ async fn websocket_echo_of_text_and_1_mb_binary() {
         let echoed = within(10, socket.next()).await.unwrap().unwrap();
         assert_eq!(echoed.into_data(), payload, "{kind:?}");
         socket.close(None).await.unwrap();
+        // The client's frames counted as activity.
+        assert!(
+            front.activity.load(std::sync::atomic::Ordering::Relaxed) >= 2,
+            "{kind:?}"
+        );
 
         let seen = upstream.state.ws_headers.lock().unwrap().clone().unwrap();
         assert_eq!(seen["authorization"], UPSTREAM_TOKEN, "{kind:?}");

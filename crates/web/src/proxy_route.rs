@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use atelier_core::SessionId;
 use atelier_launcher::Endpoint;
 use atelier_proxy::{Target, Upstream};
 use atelier_sessions::Route;
@@ -132,7 +133,12 @@ fn same_origin(method: &Method, headers: &HeaderMap) -> bool {
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
-async fn send(state: &AppState, route: Arc<Route>, peer: SocketAddr, request: Request) -> Response {
+async fn send(
+    state: &Arc<AppState>,
+    route: Arc<Route>,
+    peer: SocketAddr,
+    request: Request,
+) -> Response {
     let session = &route.session;
     let Some(Endpoint::Unix { path, uid }) = state.sessions.backend().endpoint(session) else {
         return ApiError::new(
@@ -145,7 +151,7 @@ async fn send(state: &AppState, route: Arc<Route>, peer: SocketAddr, request: Re
     let Ok(token) = HeaderValue::from_str(&format!("token {}", session.secret)) else {
         return ApiError::internal("session secret is not a header value").into_response();
     };
-    note_activity(state, session);
+    note_activity(state, &session.id);
     let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let path_and_query = if route.strip_prefix {
         strip_prefix(path_and_query, session.id.as_str())
@@ -159,6 +165,7 @@ async fn send(state: &AppState, route: Arc<Route>, peer: SocketAddr, request: Re
         strip_cookie: Some(COOKIE_NAME.to_owned()),
         client_addr: peer.ip(),
         client_proto: if state.settings.tls { "https" } else { "http" },
+        on_activity: Some(activity_hook(state, &session.id)),
     };
     let span = tracing::info_span!("proxy", session_id = %session.id, user = %session.user);
     state
@@ -182,22 +189,28 @@ fn strip_prefix(path_and_query: &str, id: &str) -> String {
 }
 
 /// Records activity at most once per [`TOUCH_EVERY`], off the request path.
-fn note_activity(state: &AppState, session: &atelier_core::Session) {
+fn note_activity(state: &Arc<AppState>, id: &SessionId) {
     let now = Instant::now();
     {
         let mut touched = state.touched.lock().expect("touch lock");
-        match touched.get(&session.id) {
+        match touched.get(id) {
             Some(last) if now.duration_since(*last) < TOUCH_EVERY => return,
-            _ => touched.insert(session.id.clone(), now),
+            _ => touched.insert(id.clone(), now),
         };
     }
     let sessions = Arc::clone(&state.sessions);
-    let id = session.id.clone();
+    let id = id.clone();
     tokio::spawn(async move {
         if let Err(error) = sessions.touch(&id).await {
             tracing::warn!(session_id = %id, %error, "could not record activity");
         }
     });
+}
+
+/// WebSocket traffic from the browser (typing in an IDE) is activity too.
+fn activity_hook(state: &Arc<AppState>, id: &SessionId) -> atelier_proxy::Activity {
+    let (state, id) = (Arc::clone(state), id.clone());
+    Arc::new(move || note_activity(&state, &id))
 }
 
 fn encode_component(text: &str) -> String {

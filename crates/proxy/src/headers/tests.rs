@@ -22,6 +22,7 @@ fn target() -> Target {
         strip_cookie: Some("atelier".into()),
         client_addr: [192, 0, 2, 7].into(),
         client_proto: "https",
+        on_activity: None,
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod upstream;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_proxy::{Proxy, ProxyBody, ProxySettings, Target};
@@ -31,6 +33,8 @@ pub const ATELIER_COOKIE: &str = "atelier";
 pub struct Front {
     pub addr: SocketAddr,
     pub proxy: Proxy,
+    /// How many times the proxy reported client activity on a WebSocket.
+    pub activity: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -51,8 +55,19 @@ impl Front {
         let proxy = Proxy::new(settings);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(serve_front(listener, proxy.clone(), upstream));
-        Self { addr, proxy, task }
+        let activity = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(serve_front(
+            listener,
+            proxy.clone(),
+            upstream,
+            Arc::clone(&activity),
+        ));
+        Self {
+            addr,
+            proxy,
+            activity,
+            task,
+        }
     }
 
     /// A new client connection to the front.
@@ -61,12 +76,22 @@ impl Front {
     }
 }
 
-async fn serve_front(listener: TcpListener, proxy: Proxy, upstream: atelier_proxy::Upstream) {
+async fn serve_front(
+    listener: TcpListener,
+    proxy: Proxy,
+    upstream: atelier_proxy::Upstream,
+    activity: Arc<AtomicUsize>,
+) {
     loop {
         let (stream, peer) = listener.accept().await.unwrap();
-        let (proxy, upstream) = (proxy.clone(), upstream.clone());
+        let (proxy, upstream, activity) = (proxy.clone(), upstream.clone(), activity.clone());
         let service = service_fn(move |req: Request<Incoming>| {
-            let (proxy, target) = (proxy.clone(), target_for(&req, &upstream, peer));
+            let mut target = target_for(&req, &upstream, peer);
+            let activity = activity.clone();
+            target.on_activity = Some(Arc::new(move || {
+                activity.fetch_add(1, Ordering::Relaxed);
+            }));
+            let proxy = proxy.clone();
             async move { Ok::<_, std::convert::Infallible>(proxy.forward(req, target).await) }
         });
         tokio::spawn(async move {
@@ -90,6 +115,7 @@ fn target_for<B>(req: &Request<B>, upstream: &atelier_proxy::Upstream, peer: Soc
         strip_cookie: Some(ATELIER_COOKIE.to_owned()),
         client_addr: peer.ip(),
         client_proto: "http",
+        on_activity: None,
     }
 }
 
