@@ -60,6 +60,15 @@ pub enum LaunchError {
         /// Its folder.
         path: PathBuf,
     },
+    /// A file of `LaunchSpec::files` does not name a plain path inside the
+    /// session folder (absolute, `..`, empty, or one of the backend's own files).
+    #[error("session {session}: refusing to write {}: not a plain relative path in the session folder", .path.display())]
+    BadFilePath {
+        /// The session.
+        session: SessionId,
+        /// The refused path.
+        path: PathBuf,
+    },
     /// The supervisor process could not be started.
     #[error("session {session}: cannot start {}", .program.display())]
     Spawn {

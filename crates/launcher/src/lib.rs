@@ -20,6 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use atelier_core::Session;
 
+pub use atelier_os::cgroup::Cgroups;
 pub use error::LaunchError;
 pub use local::{connect_unix, LocalBackend};
 
@@ -47,9 +48,12 @@ pub struct LaunchSpec {
     /// The IDE program, by absolute path.
     pub program: PathBuf,
     /// Its arguments. They are world-readable (`/proc/<pid>/cmdline`): never
-    /// put a secret here. The literal `{socket}` is replaced by the socket path.
+    /// put a secret here. The literal `{socket}` is replaced by the socket
+    /// path, and `{dir}` by the session folder's absolute path.
     pub args: Vec<String>,
-    /// Variables added to the clean environment, e.g. `JUPYTER_TOKEN`.
+    /// Variables added to the clean environment, e.g. `JUPYTER_TOKEN`. The
+    /// literal `{dir}` in a value is replaced by the session folder's path
+    /// (e.g. `JUPYTER_PATH={dir}/jupyter`).
     pub env: Vec<(String, String)>,
     /// The HTTP path probed for readiness, e.g. `/s/<id>/api/status`.
     pub ready_path: String,
@@ -58,21 +62,20 @@ pub struct LaunchSpec {
     pub supervisor: PathBuf,
     /// How long the supervisor waits between SIGTERM and SIGKILL.
     pub grace: Duration,
-    /// Resources the session is held to, if any.
+    /// Resources the session is held to, if any: by a cgroup where the
+    /// machine allows it, else memory by an address-space rlimit (see
+    /// [`Backend::limits`] for what was applied).
     pub limits: Option<Limits>,
     /// Files written into the session folder (paths relative to it) before
-    /// the IDE starts, owned by the user, e.g. Jupyter kernelspecs.
+    /// the IDE starts, owned by the user, mode 0600 in folders of mode 0700,
+    /// e.g. Jupyter kernelspecs. Absolute paths, `..`, and the backend's own
+    /// file names (`ide.log`, `ide.sock`, `exit.json`) are refused.
     pub files: Vec<(PathBuf, String)>,
 }
 
-/// Resources a session may use.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Limits {
-    /// CPUs (fractions allowed).
-    pub cpus: Option<f64>,
-    /// Memory in bytes.
-    pub memory: Option<u64>,
-}
+/// Resources a session may use (`cpus`, `memory` in bytes); `describe()`
+/// reads `1 CPU, 200M memory`.
+pub use atelier_os::cgroup::Limits;
 
 /// One look at a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +93,13 @@ pub enum Probe {
     },
     /// Gone without a record of how it ended.
     Gone,
+    /// The kernel killed a process of the session (the IDE or any child,
+    /// e.g. a Jupyter kernel) for using more than its memory limit; the IDE
+    /// itself may still run. The caller should stop the session and say so.
+    OutOfMemory {
+        /// The memory limit in bytes.
+        limit: u64,
+    },
 }
 
 /// A place where sessions run: this machine, a Slurm cluster, ...
@@ -119,4 +129,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes what the session left on disk (its folder), once it has ended.
     async fn cleanup(&self, session: &Session) -> Result<(), LaunchError>;
+
+    /// How the session is held to its resource limits, for people, e.g.
+    /// `cgroup v1: 1 CPU, 200M memory`; `None` when no limits were asked or
+    /// the backend does not say.
+    fn limits(&self, _session: &Session) -> Option<String> {
+        None
+    }
 }

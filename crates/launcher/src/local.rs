@@ -6,7 +6,14 @@
 //! supervisor's `exit.json`. Every process of a session carries
 //! `ATELIER_SESSION_ID=<id>` in its environment, which is how a stop finds the
 //! ones that left the supervisor's process group (Jupyter kernels do).
+//!
+//! A session with limits gets the cgroup `atelier/<id>` under the server's
+//! own groups when cgroups are usable (detected once, in [`LocalBackend::new`]),
+//! and an address-space rlimit otherwise; the handle says which (`limits`)
+//! and where the group is (`cgroup`), so a restarted server finds it again.
+//! Stop kills every member of the group; cleanup removes it.
 
+mod confine;
 mod files;
 mod handle;
 mod launch;
@@ -19,8 +26,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use atelier_core::Session;
+use atelier_core::{Session, SessionId};
+use atelier_os::cgroup::{Cgroups, SessionCgroup};
 use atelier_os::process::{is_alive, pids_with_env, ProcessInfo};
+use atelier_os::OsError;
 
 use crate::{Backend, Endpoint, LaunchError, LaunchSpec, Probe};
 use handle::Handle;
@@ -29,18 +38,37 @@ pub use probe::connect_unix;
 
 /// The environment variable that marks every process of a session.
 pub(crate) const SESSION_MARKER: &str = "ATELIER_SESSION_ID";
+/// Empty session groups older than this, found at start, are leftovers.
+const LEFTOVER_AGE: Duration = Duration::from_secs(60);
 
 /// Runs sessions on this machine under `<data_dir>/sessions`.
 #[derive(Clone, Debug)]
 pub struct LocalBackend {
     /// Absolute path of `<data_dir>/sessions`.
     sessions: PathBuf,
+    /// The cgroup hierarchies, or why they cannot be used.
+    cgroups: Result<Cgroups, String>,
 }
 
 impl LocalBackend {
     /// Ensures `<data_dir>` and `<data_dir>/sessions` exist with mode 0711
-    /// (users may traverse them to their own session folder, not list them).
+    /// (users may traverse them to their own session folder, not list them),
+    /// detects cgroups ([`Cgroups::try_detect`]) and removes empty session
+    /// groups left by an earlier run.
     pub fn new(data_dir: &Path) -> Result<Self, LaunchError> {
+        let cgroups = Cgroups::try_detect().map_err(|error| match error {
+            OsError::CgroupsUnusable { reason } => reason,
+            other => other.to_string(),
+        });
+        Self::with_cgroups(data_dir, cgroups)
+    }
+
+    /// [`LocalBackend::new`] with the cgroup hierarchies given, or the
+    /// reason why none are used (then limits fall back to rlimits).
+    pub fn with_cgroups(
+        data_dir: &Path,
+        cgroups: Result<Cgroups, String>,
+    ) -> Result<Self, LaunchError> {
         let setup = |path: &Path| {
             let error = |source| LaunchError::Setup {
                 path: path.to_owned(),
@@ -70,7 +98,27 @@ impl LocalBackend {
         }
         let sessions = data_dir.join("sessions");
         setup(&sessions)?;
-        Ok(Self { sessions })
+        match &cgroups {
+            Ok(found) => {
+                let version = found.version().name();
+                tracing::info!(cgroup = version, "sessions get cgroups for their limits");
+                let removed = found.remove_empty(LEFTOVER_AGE);
+                let removed = removed.iter().filter(|name| SessionId::parse(name).is_ok());
+                for name in removed {
+                    tracing::info!(session_id = %name, "removed a leftover session cgroup");
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "cgroups unusable: session memory is limited by rlimit only, CPU not at all");
+            }
+        }
+        Ok(Self { sessions, cgroups })
+    }
+
+    /// The cgroup hierarchies sessions are limited by, or why there are none
+    /// (for the administrator's view).
+    pub fn cgroups(&self) -> Result<&Cgroups, &str> {
+        self.cgroups.as_ref().map_err(String::as_str)
     }
 
     /// The folder of a session, derived from its id (never from stored text).
@@ -81,6 +129,11 @@ impl LocalBackend {
     fn handle(&self, session: &Session) -> Result<Handle, LaunchError> {
         Handle::parse(session)
     }
+
+    /// The session's cgroup, if it has one.
+    fn cgroup(&self, session: &Session, handle: Option<&Handle>) -> Option<SessionCgroup> {
+        confine::find(&self.cgroups, session, handle)
+    }
 }
 
 #[async_trait]
@@ -90,12 +143,15 @@ impl Backend for LocalBackend {
     }
 
     async fn launch(&self, session: &Session, spec: &LaunchSpec) -> Result<String, LaunchError> {
-        launch::launch(&self.session_dir(session), session, spec)
+        launch::launch(&self.session_dir(session), session, spec, &self.cgroups)
     }
 
     async fn probe(&self, session: &Session) -> Probe {
         match self.handle(session) {
-            Ok(handle) => probe::probe(session, &handle).await,
+            Ok(handle) => {
+                let cgroup = self.cgroup(session, Some(&handle));
+                probe::probe(session, &handle, cgroup.as_ref()).await
+            }
             Err(error) => {
                 tracing::warn!(session_id = %session.id, %error, "probe without a usable handle");
                 Probe::Gone
@@ -104,7 +160,9 @@ impl Backend for LocalBackend {
     }
 
     async fn stop(&self, session: &Session, grace: Duration) -> Result<(), LaunchError> {
-        stop::stop(session, self.handle(session).ok().as_ref(), grace).await
+        let handle = self.handle(session).ok();
+        let cgroup = self.cgroup(session, handle.as_ref());
+        stop::stop(session, handle.as_ref(), cgroup.as_ref(), grace).await
     }
 
     fn endpoint(&self, session: &Session) -> Option<Endpoint> {
@@ -121,17 +179,20 @@ impl Backend for LocalBackend {
             .ok()?
     }
 
-    /// Refuses while the supervisor or any marked process of the session lives.
+    /// Refuses while the supervisor, any marked process of the session or
+    /// any member of its cgroup lives; removes the folder, then the cgroup.
     async fn cleanup(&self, session: &Session) -> Result<(), LaunchError> {
-        let supervisor = self
-            .handle(session)
-            .ok()
-            .filter(|h| is_alive(h.pid, h.start_time));
-        let running = supervisor.map(|h| h.pid).or_else(|| {
-            pids_with_env(SESSION_MARKER, session.id.as_str())
-                .into_iter()
-                .find(|pid| ProcessInfo::read(*pid).is_some_and(|p| !p.zombie))
-        });
+        let handle = self.handle(session).ok();
+        let cgroup = self.cgroup(session, handle.as_ref());
+        let supervisor = handle.filter(|h| is_alive(h.pid, h.start_time));
+        let running = supervisor
+            .map(|h| h.pid)
+            .or_else(|| {
+                pids_with_env(SESSION_MARKER, session.id.as_str())
+                    .into_iter()
+                    .find(|pid| ProcessInfo::read(*pid).is_some_and(|p| !p.zombie))
+            })
+            .or_else(|| cgroup.as_ref()?.members().first().copied());
         if let Some(pid) = running {
             return Err(LaunchError::StillRunning {
                 session: session.id.clone(),
@@ -140,14 +201,34 @@ impl Backend for LocalBackend {
         }
         let dir = self.session_dir(session);
         match tokio::fs::remove_dir_all(&dir).await {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(LaunchError::Io {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(LaunchError::Io {
+                    session: session.id.clone(),
+                    action: "cannot remove",
+                    path: dir,
+                    source,
+                })
+            }
+        }
+        let Some(cgroup) = cgroup else { return Ok(()) };
+        let path = cgroup.dirs().swap_remove(0);
+        match tokio::task::spawn_blocking(move || cgroup.remove()).await {
+            Ok(removed) => removed.map_err(|source| LaunchError::Os {
                 session: session.id.clone(),
-                action: "cannot remove",
-                path: dir,
                 source,
             }),
+            Err(join) => Err(LaunchError::Io {
+                session: session.id.clone(),
+                action: "cannot remove cgroup",
+                path,
+                source: std::io::Error::other(join),
+            }),
         }
+    }
+
+    fn limits(&self, session: &Session) -> Option<String> {
+        self.handle(session).ok()?.limits
     }
 }

@@ -75,4 +75,33 @@ pub enum OsError {
         #[source]
         source: io::Error,
     },
+    /// Cgroups cannot hold sessions to limits on this machine; the reason is
+    /// meant for administrators (and the UI).
+    #[error("cgroups are not usable: {reason}")]
+    CgroupsUnusable {
+        /// Why: not root, read-only, a missing controller, ...
+        reason: String,
+    },
+    /// A cgroup name or folder that Atelier refuses to use.
+    #[error("refusing cgroup {}: {reason}", .path.display())]
+    BadCgroup {
+        /// The name or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Limits that cannot be applied (zero, negative or not a number).
+    #[error("invalid resource limits: {reason}")]
+    InvalidLimits {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Processes were still in the cgroup after repeated SIGKILLs.
+    #[error("processes survived in cgroup {}: {pids:?}", .path.display())]
+    CgroupBusy {
+        /// The cgroup folder.
+        path: PathBuf,
+        /// The survivors.
+        pids: Vec<i32>,
+    },
 }

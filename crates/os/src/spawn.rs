@@ -2,26 +2,44 @@
 //!
 //! [`as_user`] installs a `pre_exec` hook that runs in the forked child just
 //! before `exec`: it starts a new session (`setsid`, so the child and its
-//! descendants outlive the server and form one process group), switches to
-//! the account's groups and ids, sets `umask 077`, and checks the switch took.
+//! descendants outlive the server and form one process group), joins the
+//! session's cgroups and lowers its address-space limit if asked
+//! ([`Confine`], while still root), switches to the account's groups and
+//! ids, sets `umask 077`, and checks the switch took.
 //!
 //! Between `fork` and `exec` of a multi-threaded program only
 //! async-signal-safe calls are allowed, so everything that allocates or reads
 //! the group database happens before the fork: the supplementary group list
-//! comes from `getgrouplist` (what `initgroups` does internally) and the
-//! child only calls `setgroups`, `setgid`, `setuid`, `umask` and `get*id`.
+//! comes from `getgrouplist` (what `initgroups` does internally), the
+//! cgroup paths are C strings already, and the child only calls `open`,
+//! `write`, `close`, `getrlimit`, `setrlimit`, `setgroups`, `setgid`,
+//! `setuid`, `umask` and `get*id`.
 //! `Command::uid()/gid()` are not used: they drop the supplementary groups.
 #![allow(unsafe_code)] // pre_exec, getgrouplist and the set*id calls are unsafe FFI.
 
 use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::{is_root, Account, OsError};
 
 /// Upper bound on supplementary groups we ask `getgrouplist` for.
 const MAX_GROUPS: usize = 65536;
+
+/// What else the child does before it runs the program, while still root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Confine {
+    /// `cgroup.procs` files the child writes `0` to, joining those groups
+    /// before it execs, so the program and all it starts are inside (see
+    /// [`crate::cgroup::SessionCgroup::procs_files`]).
+    pub cgroup_procs: Vec<PathBuf>,
+    /// An address-space limit (`RLIMIT_AS`) in bytes, inherited by every
+    /// descendant. Only ever lowers the current soft and hard limits.
+    pub address_space: Option<u64>,
+}
 
 /// Makes `cmd` run as `account`, in a new session, with `umask 077`.
 ///
@@ -30,16 +48,42 @@ const MAX_GROUPS: usize = 65536;
 /// process's own; the child then only gets `setsid` and the umask. For a
 /// `tokio::process::Command`, pass `cmd.as_std_mut()`.
 pub fn as_user(cmd: &mut Command, account: &Account) -> Result<(), OsError> {
-    let plan = Plan::for_account(account)?;
-    // SAFETY: the hook only calls async-signal-safe functions (setsid,
-    // setgroups, setgid, setuid, umask, getuid, geteuid, getgid) on data
-    // that was fully prepared, and is only read, in the child.
+    as_user_confined(cmd, account, &Confine::default())
+}
+
+/// [`as_user`], and before the switch the child joins `confine`'s cgroups
+/// and lowers its address-space limit. Joining a cgroup needs root.
+pub fn as_user_confined(
+    cmd: &mut Command,
+    account: &Account,
+    confine: &Confine,
+) -> Result<(), OsError> {
+    let mut plan = Plan::for_account(account)?;
+    plan.join = confine
+        .cgroup_procs
+        .iter()
+        .map(|path| {
+            CString::new(path.as_os_str().as_bytes()).map_err(|_| OsError::BadCgroup {
+                path: path.clone(),
+                reason: "a path with a NUL byte",
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    plan.address_space = confine.address_space;
+    // SAFETY: the hook only calls async-signal-safe functions (setsid, open,
+    // write, close, getrlimit, setrlimit, setgroups, setgid, setuid, umask,
+    // getuid, geteuid, getgid) on data that was fully prepared, and is only
+    // read, in the child.
     unsafe { cmd.pre_exec(move || plan.apply()) };
     Ok(())
 }
 
 /// What the child does after the fork, computed before it.
 struct Plan {
+    /// `cgroup.procs` files to write `0` to.
+    join: Vec<CString>,
+    /// `RLIMIT_AS` to lower to, in bytes.
+    address_space: Option<u64>,
     /// Groups to switch to, or `None` to keep the current credentials.
     switch: Option<Vec<libc::gid_t>>,
     /// The expected uid.
@@ -54,6 +98,8 @@ impl Plan {
         if is_root() {
             let groups = group_list(&account.name, gid)?;
             return Ok(Plan {
+                join: Vec::new(),
+                address_space: None,
                 switch: Some(groups),
                 uid,
                 gid,
@@ -68,6 +114,8 @@ impl Plan {
             });
         }
         Ok(Plan {
+            join: Vec::new(),
+            address_space: None,
             switch: None,
             uid,
             gid: my_gid,
@@ -80,6 +128,12 @@ impl Plan {
         // memory owned by `self`, which the child has a copy of.
         unsafe {
             check(libc::setsid())?;
+            for procs in &self.join {
+                join_cgroup(procs)?;
+            }
+            if let Some(bytes) = self.address_space {
+                lower_address_space(bytes)?;
+            }
             if let Some(groups) = &self.switch {
                 check(libc::setgroups(groups.len(), groups.as_ptr()))?;
                 check(libc::setgid(self.gid))?;
@@ -95,6 +149,46 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// Moves the calling process into the cgroup of `procs` (its `cgroup.procs`
+/// file) by writing `0`. Runs between fork and exec: no allocation.
+///
+/// # Safety
+/// Only async-signal-safe calls; `procs` is a valid C string.
+unsafe fn join_cgroup(procs: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: procs is a valid C string; the flags need nothing else.
+    let fd = unsafe { libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is open; the buffer is one static byte.
+    let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+    let error = io::Error::last_os_error();
+    // SAFETY: fd is open and closed once.
+    unsafe { libc::close(fd) };
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// Lowers the soft and hard `RLIMIT_AS` to at most `bytes` (never raises).
+///
+/// # Safety
+/// Only async-signal-safe calls.
+unsafe fn lower_address_space(bytes: u64) -> io::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: limit is a live, writable struct.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) })?;
+    limit.rlim_cur = limit.rlim_cur.min(bytes);
+    limit.rlim_max = limit.rlim_max.min(bytes);
+    // SAFETY: limit is a live struct.
+    check(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) })
 }
 
 /// Maps a `-1` return to the current OS error.
@@ -217,6 +311,51 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!((info.pgid, info.sid, info.uid), (pid, pid, 65534));
+    }
+
+    #[test]
+    fn the_address_space_limit_stops_a_big_allocation() {
+        let Some(nobody) = nobody() else { return };
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.args(["-c", "b = bytearray(300*1024*1024)"])
+            .env_clear()
+            .current_dir("/");
+        let confine = Confine {
+            cgroup_procs: Vec::new(),
+            address_space: Some(150 << 20),
+        };
+        as_user_confined(&mut cmd, &nobody, &confine).unwrap();
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("MemoryError"),
+            "{out:?}"
+        );
+        let limit = output_as_confined(&nobody, &confine, &["-c", "ulimit -v; ulimit -H -v"]);
+        assert_eq!(limit, "153600\n153600\n", "soft and hard limits, in KiB");
+    }
+
+    #[test]
+    fn a_missing_cgroup_file_fails_the_spawn() {
+        let Some(nobody) = nobody() else { return };
+        let confine = Confine {
+            cgroup_procs: vec!["/nonexistent/cgroup.procs".into()],
+            address_space: None,
+        };
+        let mut cmd = Command::new("/bin/true");
+        cmd.env_clear().current_dir("/");
+        as_user_confined(&mut cmd, &nobody, &confine).unwrap();
+        let error = cmd.status().unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::ENOENT), "{error}");
+    }
+
+    fn output_as_confined(account: &Account, confine: &Confine, args: &[&str]) -> String {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(args).env_clear().current_dir("/");
+        as_user_confined(&mut cmd, account, confine).unwrap();
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
     }
 
     #[test]

@@ -1,14 +1,69 @@
-//! Reading files inside a session folder. The folder belongs to the user, who
-//! may replace any file in it with a symlink or a FIFO, so files are opened
-//! without following symlinks, without blocking, and only if they are regular.
+//! Files inside a session folder. The folder belongs to the user, who may
+//! replace any file in it with a symlink or a FIFO, so files are opened
+//! without following symlinks, without blocking, and only if they are
+//! regular. The caller's files (`LaunchSpec::files`) are written before the
+//! folder is handed to the user.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
 
 /// At most this much of the end of a log is read.
 const TAIL_BYTES: u64 = 64 * 1024;
+
+/// True if `path` is relative, has only plain components (no `..`, no
+/// root), and does not start with one of the `reserved` names.
+pub(crate) fn is_plain_relative(path: &Path, reserved: &[&str]) -> bool {
+    let mut components = path.components();
+    let Some(Component::Normal(first)) = components.next() else {
+        return false;
+    };
+    let first_ok = !reserved.iter().any(|name| first == *name);
+    first_ok && components.all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Writes each `(relative path, contents)` into `dir`: new files of mode
+/// 0600 in folders of mode 0700, owned by `owner` (uid, gid) if given, with
+/// `{dir}` in the contents replaced by `dir` (configuration files need the
+/// session folder's absolute path). The paths must have passed
+/// [`is_plain_relative`]. On failure, says which path.
+pub(crate) fn write_files(
+    dir: &Path,
+    files: &[(PathBuf, String)],
+    owner: Option<(u32, u32)>,
+) -> Result<(), (PathBuf, io::Error)> {
+    let give = |path: &Path| match owner {
+        Some((uid, gid)) => std::os::unix::fs::lchown(path, Some(uid), Some(gid)),
+        None => Ok(()),
+    };
+    for (relative, contents) in files {
+        let path = dir.join(relative);
+        let mut folder = dir.to_path_buf();
+        for component in relative.parent().into_iter().flat_map(Path::components) {
+            folder.push(component);
+            let made = DirBuilder::new().mode(0o700).create(&folder);
+            match made {
+                Ok(()) => give(&folder).map_err(|e| (folder.clone(), e))?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && folder.is_dir() => {}
+                Err(e) => return Err((folder, e)),
+            }
+        }
+        let written = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .and_then(|mut file| {
+                let filled = contents.replace("{dir}", &dir.to_string_lossy());
+                file.write_all(filled.as_bytes())
+            })
+            .and_then(|()| give(&path));
+        written.map_err(|e| (path, e))?;
+    }
+    Ok(())
+}
 
 /// Opens a regular file for reading, refusing symlinks and special files.
 pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
@@ -82,6 +137,51 @@ mod tests {
         let many = tail(&log, 100_000).unwrap();
         assert!(many.len() <= TAIL_BYTES as usize);
         assert!(many.starts_with("line ") && many.ends_with("line 19999\n"));
+    }
+
+    #[test]
+    fn only_plain_relative_paths_pass() {
+        let reserved = ["ide.log", "exit.json"];
+        for good in [
+            "k/kernel.json",
+            "a",
+            "jupyter/kernels/py3/kernel.json",
+            "x/ide.log",
+        ] {
+            assert!(is_plain_relative(Path::new(good), &reserved), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/x",
+            "../x",
+            "a/../../x",
+            "ide.log",
+            "exit.json",
+            "./ide.log",
+        ] {
+            assert!(!is_plain_relative(Path::new(bad), &reserved), "{bad}");
+        }
+    }
+
+    #[test]
+    fn files_are_written_private_with_their_folders() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            (PathBuf::from("j/k/kernel.json"), "{}".to_owned()),
+            (PathBuf::from("j/other"), "x".to_owned()),
+        ];
+        write_files(dir.path(), &files, None).unwrap();
+        let mode = |p: &str| std::fs::metadata(dir.path().join(p)).unwrap().mode() & 0o777;
+        assert_eq!(
+            (mode("j"), mode("j/k"), mode("j/k/kernel.json")),
+            (0o700, 0o700, 0o600)
+        );
+        let text = std::fs::read_to_string(dir.path().join("j/k/kernel.json")).unwrap();
+        assert_eq!(text, "{}");
+        let (path, error) = write_files(dir.path(), &files[..1], None).unwrap_err();
+        assert_eq!(path, dir.path().join("j/k/kernel.json"));
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Starting a local session: its folder, its log, and the supervisor process
-//! running as the session's account with a clean environment.
+//! Starting a local session: its folder, its log and the caller's files, its
+//! limits (see `confine`), and the supervisor process running as the
+//! session's account with a clean environment.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -7,11 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use atelier_core::Session;
+use atelier_os::cgroup::Cgroups;
 use atelier_os::process::ProcessInfo;
+use atelier_os::spawn::Confine;
 use tokio::process::Command;
 
 use super::handle::Handle;
-use super::SESSION_MARKER;
+use super::{confine, files, SESSION_MARKER};
+use crate::supervisor::EXIT_FILE;
 use crate::{LaunchError, LaunchSpec};
 
 /// The IDE's log, also the supervisor's stderr.
@@ -22,6 +26,10 @@ pub(crate) const SOCKET_FILE: &str = "ide.sock";
 const SOCKET_PATH_LIMIT: usize = 100;
 /// The placeholder in `LaunchSpec::args` replaced by the socket path.
 const SOCKET_PLACEHOLDER: &str = "{socket}";
+/// The placeholder in `LaunchSpec::args` and env values replaced by the session folder.
+const DIR_PLACEHOLDER: &str = "{dir}";
+/// The temporary exit record, written before it is renamed to `exit.json`.
+const EXIT_TEMP_FILE: &str = "exit.json.tmp";
 /// `PATH` of every session; `LaunchSpec::env` may override it.
 const SESSION_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
@@ -30,7 +38,19 @@ pub(crate) fn launch(
     dir: &Path,
     session: &Session,
     spec: &LaunchSpec,
+    cgroups: &Result<Cgroups, String>,
 ) -> Result<String, LaunchError> {
+    let reserved = [LOG_FILE, SOCKET_FILE, EXIT_FILE, EXIT_TEMP_FILE];
+    if let Some((path, _)) = spec
+        .files
+        .iter()
+        .find(|(path, _)| !files::is_plain_relative(path, &reserved))
+    {
+        return Err(LaunchError::BadFilePath {
+            session: session.id.clone(),
+            path: path.clone(),
+        });
+    }
     let socket = dir.join(SOCKET_FILE);
     let len = socket.as_os_str().len();
     if len >= SOCKET_PATH_LIMIT {
@@ -42,9 +62,19 @@ pub(crate) fn launch(
             limit: SOCKET_PATH_LIMIT,
         });
     }
-    let started = prepare_dir(dir, session, spec)
-        .and_then(|log| spawn_supervisor(dir, &socket, log, session, spec));
-    let (pid, start_time) = match started {
+    let started = prepare_dir(dir, session, spec).and_then(|log| {
+        let plan = confine::plan(cgroups, session, spec.limits)?;
+        match spawn_supervisor(dir, &socket, log, session, spec, &plan.confine) {
+            Ok(started) => Ok((started, plan)),
+            Err(error) => {
+                if let Some(cgroup) = &plan.cgroup {
+                    let _ = cgroup.remove();
+                }
+                Err(error)
+            }
+        }
+    });
+    let ((pid, start_time), plan) = match started {
         Ok(started) => started,
         Err(error @ LaunchError::AlreadyLaunched { .. }) => return Err(error),
         Err(error) => {
@@ -60,14 +90,23 @@ pub(crate) fn launch(
         socket,
         uid: spec.account.uid,
         ready_path: spec.ready_path.clone(),
+        limits: plan.text,
+        cgroup: plan.record,
     };
-    tracing::info!(session_id = %session.id, user = %session.user, pid, "session supervisor started");
+    tracing::info!(
+        session_id = %session.id,
+        user = %session.user,
+        pid,
+        limits = handle.limits.as_deref().unwrap_or("none"),
+        "session supervisor started"
+    );
     Ok(handle.to_json())
 }
 
-/// Creates `dir` (0700) and `dir/ide.log` (0600), both owned by the session's
-/// account at the end; returns the open log. The folder is handed to the user
-/// only once the log exists, so the user never races its creation.
+/// Creates `dir` (0700), `dir/ide.log` (0600) and the spec's files, all owned
+/// by the session's account at the end; returns the open log. The folder is
+/// handed to the user only once they exist, so the user never races their
+/// creation.
 fn prepare_dir(dir: &Path, session: &Session, spec: &LaunchSpec) -> Result<File, LaunchError> {
     DirBuilder::new()
         .mode(0o700)
@@ -90,6 +129,9 @@ fn prepare_dir(dir: &Path, session: &Session, spec: &LaunchSpec) -> Result<File,
         .open(&log_path)
         .map_err(io_error(session, "cannot create", &log_path))?;
     let (uid, gid) = (spec.account.uid, spec.account.gid);
+    let owner = atelier_os::is_root().then_some((uid, gid));
+    files::write_files(dir, &spec.files, owner)
+        .map_err(|(path, source)| io_error(session, "cannot write", &path)(source))?;
     let os_error = |source| LaunchError::Os {
         session: session.id.clone(),
         source,
@@ -125,6 +167,7 @@ fn spawn_supervisor(
     log: File,
     session: &Session,
     spec: &LaunchSpec,
+    confine: &Confine,
 ) -> Result<(i32, u64), LaunchError> {
     let spawn_error = |source| LaunchError::Spawn {
         session: session.id.clone(),
@@ -140,19 +183,19 @@ fn spawn_supervisor(
         .arg(spec.grace.as_millis().to_string())
         .arg("--")
         .arg(&spec.program)
-        .args(substitute_socket(&spec.args, socket))
+        .args(substitute(&spec.args, socket, dir))
         .env_clear()
-        .envs(session_env(session, spec))
+        .envs(session_env(session, spec, dir))
         .current_dir(working_dir(dir, &spec.account.home))
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(stderr);
-    atelier_os::spawn::as_user(cmd.as_std_mut(), &spec.account).map_err(|source| {
-        LaunchError::Os {
+    atelier_os::spawn::as_user_confined(cmd.as_std_mut(), &spec.account, confine).map_err(
+        |source| LaunchError::Os {
             session: session.id.clone(),
             source,
-        }
-    })?;
+        },
+    )?;
     let mut child = cmd.spawn().map_err(spawn_error)?;
 
     // Not yet reaped (only the task below waits), so /proc still has it.
@@ -174,8 +217,10 @@ fn spawn_supervisor(
 }
 
 /// The clean environment of a session: basics from the account, then the
-/// spec's variables, then the session marker (which nothing may override).
-fn session_env(session: &Session, spec: &LaunchSpec) -> Vec<(String, String)> {
+/// spec's variables (with `{dir}` replaced), then the session marker (which
+/// nothing may override).
+fn session_env(session: &Session, spec: &LaunchSpec, dir: &Path) -> Vec<(String, String)> {
+    let dir = dir.to_string_lossy();
     let account = &spec.account;
     let mut env = vec![
         ("PATH".to_owned(), SESSION_PATH.to_owned()),
@@ -195,7 +240,7 @@ fn session_env(session: &Session, spec: &LaunchSpec) -> Vec<(String, String)> {
         spec.env
             .iter()
             .filter(|(key, _)| key != SESSION_MARKER)
-            .cloned(),
+            .map(|(key, value)| (key.clone(), value.replace(DIR_PLACEHOLDER, &dir))),
     );
     env.push((SESSION_MARKER.to_owned(), session.id.to_string()));
     env
@@ -211,11 +256,15 @@ fn working_dir(dir: &Path, home: &Path) -> PathBuf {
     }
 }
 
-/// `args` with every `{socket}` replaced by the socket path.
-fn substitute_socket(args: &[String], socket: &Path) -> Vec<String> {
-    let socket = socket.to_string_lossy();
+/// `args` with every `{socket}` replaced by the socket path and every
+/// `{dir}` by the session folder.
+fn substitute(args: &[String], socket: &Path, dir: &Path) -> Vec<String> {
+    let (socket, dir) = (socket.to_string_lossy(), dir.to_string_lossy());
     args.iter()
-        .map(|arg| arg.replace(SOCKET_PLACEHOLDER, &socket))
+        .map(|arg| {
+            arg.replace(SOCKET_PLACEHOLDER, &socket)
+                .replace(DIR_PLACEHOLDER, &dir)
+        })
         .collect()
 }
 
@@ -224,13 +273,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_socket_placeholder_is_replaced_everywhere() {
+    fn the_socket_and_dir_placeholders_are_replaced_everywhere() {
         let args = vec![
             "--ServerApp.sock={socket}".to_owned(),
             "--x".to_owned(),
             "{socket}".to_owned(),
+            "--path={dir}/jupyter:{dir}".to_owned(),
         ];
-        let out = substitute_socket(&args, Path::new("/d/ide.sock"));
-        assert_eq!(out, ["--ServerApp.sock=/d/ide.sock", "--x", "/d/ide.sock"]);
+        let out = substitute(&args, Path::new("/d/ide.sock"), Path::new("/d"));
+        assert_eq!(
+            out,
+            [
+                "--ServerApp.sock=/d/ide.sock",
+                "--x",
+                "/d/ide.sock",
+                "--path=/d/jupyter:/d"
+            ]
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Looking at a local session: is its supervisor alive, did it leave an exit
-//! record, and does the IDE answer HTTP on its socket?
+//! Looking at a local session: did its cgroup record an OOM kill, is its
+//! supervisor alive, did it leave an exit record, and does the IDE answer
+//! HTTP on its socket?
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,8 +13,10 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 
-use super::files;
+use atelier_os::cgroup::SessionCgroup;
+
 use super::handle::Handle;
+use super::{confine, files};
 use crate::supervisor::{ExitRecord, EXIT_FILE};
 use crate::{LaunchError, Probe};
 
@@ -22,12 +25,22 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest exit record read.
 const EXIT_RECORD_LIMIT: u64 = 4096;
 
-/// One look at the session behind `handle`.
-pub(crate) async fn probe(session: &Session, handle: &Handle) -> Probe {
+/// One look at the session behind `handle`. An OOM kill in its cgroup wins
+/// over everything else: the session has broken its limit, whether the IDE
+/// itself or only one of its children (a Jupyter kernel) was killed.
+pub(crate) async fn probe(
+    session: &Session,
+    handle: &Handle,
+    cgroup: Option<&SessionCgroup>,
+) -> Probe {
     let alive = atelier_os::process::is_alive(handle.pid, handle.start_time);
     // The supervisor writes the record before it exits, so reading it after
     // seeing the supervisor dead cannot miss it.
-    if let Some(record) = read_exit_record(&handle.dir) {
+    let record = read_exit_record(&handle.dir);
+    if let Some(limit) = confine::out_of_memory(handle, cgroup, record.as_ref()) {
+        return Probe::OutOfMemory { limit };
+    }
+    if let Some(record) = record {
         return Probe::Exited {
             code: record.code,
             signal: record.signal,

@@ -3,12 +3,14 @@
 //! Steps: SIGTERM to the supervisor (which forwards it to the IDE's process
 //! group and kills the group after its grace), wait for it; SIGKILL its
 //! process group; then SIGKILL every process still marked with the session's
-//! id (Jupyter kernels start their own sessions and leave the group), until
-//! none is left.
+//! id (Jupyter kernels start their own sessions and leave the group) or in
+//! its cgroup (which catches processes that cleared their environment),
+//! until none is left.
 
 use std::time::{Duration, Instant};
 
 use atelier_core::Session;
+use atelier_os::cgroup::SessionCgroup;
 use atelier_os::process::{is_alive, pids_in_group, pids_with_env, ProcessInfo};
 use atelier_os::signal::{kill, kill_group};
 use atelier_os::Signal;
@@ -25,10 +27,11 @@ const SWEEP_LIMIT: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(50);
 
 /// Stops the session; `handle` is `None` when the session has no usable one
-/// (then only the marked processes are looked for).
+/// (then only the marked processes and its cgroup's members are looked for).
 pub(crate) async fn stop(
     session: &Session,
     handle: Option<&Handle>,
+    cgroup: Option<&SessionCgroup>,
     grace: Duration,
 ) -> Result<(), LaunchError> {
     let os_error = |source| LaunchError::Os {
@@ -46,7 +49,7 @@ pub(crate) async fn stop(
             kill_group(handle.pid, Signal::Kill).map_err(os_error)?;
         }
     }
-    sweep(session, handle).await
+    sweep(session, handle, cgroup).await
 }
 
 /// Whether the process group named by the supervisor's pid still belongs to
@@ -57,10 +60,14 @@ fn group_is_ours(handle: &Handle) -> bool {
 }
 
 /// SIGKILLs every remaining process of the session until none is left.
-async fn sweep(session: &Session, handle: Option<&Handle>) -> Result<(), LaunchError> {
+async fn sweep(
+    session: &Session,
+    handle: Option<&Handle>,
+    cgroup: Option<&SessionCgroup>,
+) -> Result<(), LaunchError> {
     let deadline = Instant::now() + SWEEP_LIMIT;
     loop {
-        let left = survivors(session, handle);
+        let left = survivors(session, handle, cgroup);
         if left.is_empty() {
             return Ok(());
         }
@@ -80,12 +87,20 @@ async fn sweep(session: &Session, handle: Option<&Handle>) -> Result<(), LaunchE
     }
 }
 
-/// Live processes of the session: marked ones, and members of its group.
-/// This process itself is never counted, even if it carries the marker.
-fn survivors(session: &Session, handle: Option<&Handle>) -> Vec<i32> {
+/// Live processes of the session: marked ones, members of its process
+/// group and of its cgroup. This process itself is never counted, even if
+/// it carries the marker.
+fn survivors(
+    session: &Session,
+    handle: Option<&Handle>,
+    cgroup: Option<&SessionCgroup>,
+) -> Vec<i32> {
     let mut pids = pids_with_env(SESSION_MARKER, session.id.as_str());
     if let Some(handle) = handle.filter(|h| group_is_ours(h)) {
         pids.extend(pids_in_group(handle.pid));
+    }
+    if let Some(cgroup) = cgroup {
+        pids.extend(cgroup.members());
     }
     let me = std::process::id() as i32;
     pids.retain(|pid| *pid != me && ProcessInfo::read(*pid).is_some_and(|p| !p.zombie));

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use atelier_core::{Session, SessionId, SessionKind, SessionState, Timestamp, UserName};
-use atelier_launcher::{Backend, LaunchSpec, LocalBackend, Probe};
+use atelier_launcher::{Backend, Cgroups, LaunchSpec, LocalBackend, Probe};
 use atelier_os::process::ProcessInfo;
 use atelier_os::Account;
 
@@ -19,6 +19,8 @@ static ACCOUNTS: Mutex<()> = Mutex::new(());
 
 /// A fake IDE: serves HTTP on a unix socket, 200 only with the right token,
 /// after starting a grandchild in its own session (as a Jupyter kernel does).
+/// In mode `hog` it also starts a child that allocates 500M (as a greedy
+/// kernel would) and reports how that ended in the log.
 const FAKE_IDE: &str = r#"
 import http.server, os, socketserver, subprocess, sys, time
 sock_path, ready_path, mode = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -27,6 +29,9 @@ print("fake ide starting", flush=True)
 if mode == "exit3":
     sys.exit(3)
 subprocess.Popen(["/bin/sleep", "1000"], start_new_session=True)
+if mode == "hog":
+    hog = subprocess.Popen([sys.executable, "-c", "b = bytearray(500*1024*1024); import time; time.sleep(100)"])
+    print("fake ide hog ended:", hog.wait(), flush=True)
 time.sleep(0.5)
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -131,6 +136,15 @@ pub(crate) struct Fixture {
 
 impl Fixture {
     pub(crate) fn new() -> Fixture {
+        Self::build(None)
+    }
+
+    /// A fixture whose backend uses these cgroups, or none for this reason.
+    pub(crate) fn with_cgroups(cgroups: Result<Cgroups, String>) -> Fixture {
+        Self::build(Some(cgroups))
+    }
+
+    fn build(cgroups: Option<Result<Cgroups, String>>) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         set_mode(dir.path(), 0o755);
         let script = dir.path().join("ide.py");
@@ -140,7 +154,11 @@ impl Fixture {
         let supervisor = dir.path().join("supervisor");
         std::fs::copy(supervisor_binary(), &supervisor).unwrap();
         set_mode(&supervisor, 0o755);
-        let backend = LocalBackend::new(&dir.path().join("data")).unwrap();
+        let data = dir.path().join("data");
+        let backend = match cgroups {
+            None => LocalBackend::new(&data).unwrap(),
+            Some(cgroups) => LocalBackend::with_cgroups(&data, cgroups).unwrap(),
+        };
         Fixture {
             user: TestUser::create(),
             backend,
