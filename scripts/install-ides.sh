@@ -14,6 +14,7 @@ jupyter=$prefix/jupyter
 packages=(jupyterlab==4.6.6 notebook==7.6.5 ipykernel==7.4.0)
 
 apt_install python3 python3-venv
+"$here/install-code-server.sh"  # VS Code (before the Jupyter check, which may exit early)
 
 if [ -x "$jupyter/bin/jupyter-lab" ] && "$jupyter/bin/python" -c 'import ipykernel' 2>/dev/null \
    && [ -f "$jupyter/.atelier-complete" ] && [ "$(cat "$jupyter/.atelier-complete")" = "${packages[*]}" ]; then
