@@ -17,6 +17,7 @@ listen=${ATELIER_LISTEN:-127.0.0.1:8787}
 
 apt_install libpam0g-dev python3-venv pkg-config
 "$here/install-ides.sh"
+"$here/install-languages.sh"
 
 say "building atelier (release)"
 (cd "$here/.." && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ATELIER_CACHE/target} cargo build --release --locked -p atelier)

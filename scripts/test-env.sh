@@ -8,6 +8,7 @@ need_root
 
 apt_install libpam0g-dev pamtester python3-venv postgresql procps
 "$here/install-ides.sh"
+"$here/install-languages.sh"
 
 if [ ! -f /etc/pam.d/atelier ]; then
   say "writing /etc/pam.d/atelier"

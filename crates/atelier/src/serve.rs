@@ -12,7 +12,8 @@ use atelier_config::AuthProvider;
 use atelier_core::UserName;
 use atelier_launcher::LocalBackend;
 use atelier_proxy::{Proxy, ProxySettings};
-use atelier_sessions::{Catalog, ManagerSettings, RunAs, SessionManager};
+use atelier_sessions::languages::Languages;
+use atelier_sessions::{Catalog, LifetimeRules, ManagerSettings, Profiles, RunAs, SessionManager};
 use atelier_store::{Store, StoreConfig};
 use atelier_web::{Access, AppState, LoginService, WebSettings};
 use tracing::{info, warn};
@@ -101,6 +102,9 @@ fn session_manager(
         stop_grace: Duration::from_secs(sessions.stop_grace_secs.unwrap_or(10)),
         max_per_user: sessions.max_per_user.unwrap_or(10),
         run_as,
+        lifetime: lifetime_rules(sessions),
+        profiles: Profiles::from_config(&settings.config.profile),
+        languages: discover_languages(&settings.config),
     };
     Ok(SessionManager::new(
         store,
@@ -108,6 +112,35 @@ fn session_manager(
         Arc::new(catalog),
         manager,
     ))
+}
+
+/// Finds the Python and R versions (runs each interpreter once, about a second).
+fn discover_languages(config: &atelier_config::Config) -> Languages {
+    let languages = Languages::discover(config);
+    for interpreter in languages.python().iter().chain(languages.r()) {
+        info!(
+            language = %interpreter.language,
+            name = %interpreter.name,
+            version = %interpreter.version,
+            available = interpreter.available,
+            jupyter = interpreter.jupyter,
+            "language version found"
+        );
+    }
+    languages
+}
+
+fn lifetime_rules(sessions: &atelier_config::SessionsConfig) -> LifetimeRules {
+    let seconds = |value: Option<u64>| value.filter(|s| *s > 0).map(Duration::from_secs);
+    LifetimeRules {
+        idle_timeout: seconds(sessions.idle_timeout_secs),
+        idle_timeout_by_kind: sessions
+            .idle_timeout_secs_by_kind
+            .iter()
+            .map(|(kind, secs)| (kind.clone(), Duration::from_secs(*secs)))
+            .collect(),
+        max_age: seconds(sessions.max_age_secs),
+    }
 }
 
 async fn login_service(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<LoginService> {

@@ -313,6 +313,16 @@ async fn pages_health_metrics_and_openapi() {
             "silent"
         ]
     );
-    assert_eq!(kinds["kinds"][2]["available"], false);
-    assert!(kinds["kinds"][2]["reason"].is_string());
+    assert_eq!(
+        kinds["kinds"][2]["available"], true,
+        "code-server is installed by scripts/install-ides.sh"
+    );
+    assert_eq!(
+        kinds["kinds"][3]["available"], false,
+        "RStudio Server cannot be installed here"
+    );
+    assert!(kinds["kinds"][3]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not installed"));
 }

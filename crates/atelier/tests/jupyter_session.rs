@@ -8,11 +8,9 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::jupyter::run_in_kernel;
 use common::{eventually, session_processes, Client, Server, TestUser};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 
 async fn wait_state(client: &Client, id: &str, state: &str) -> Value {
     let what = format!("session {id} to be {state}");
@@ -24,65 +22,6 @@ async fn wait_state(client: &Client, id: &str, state: &str) -> Value {
         (session["state"] == state).then_some(session)
     })
     .await
-}
-
-/// Runs `code` in a new kernel through the proxy's WebSocket; returns stdout.
-async fn run_in_kernel(server: &Server, token: &str, id: &str, code: &str) -> String {
-    let api = server.client().with_token(token);
-    let kernel = api
-        .post(&format!("/s/{id}/api/kernels"), json!({"name": "python3"}))
-        .await;
-    assert_eq!(kernel.status, 201, "{}", kernel.text());
-    let kernel_id = kernel.json()["id"].as_str().unwrap().to_owned();
-    let url = format!(
-        "ws://127.0.0.1:{}/s/{id}/api/kernels/{kernel_id}/channels",
-        server.port
-    );
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket through the proxy");
-    let msg_id = "atelier-test-1";
-    let execute = json!({
-        "header": {"msg_id": msg_id, "username": "test", "session": "s1", "msg_type": "execute_request", "version": "5.3", "date": "2026-01-01T00:00:00Z"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": false, "store_history": false, "user_expressions": {}, "allow_stdin": false, "stop_on_error": true},
-    });
-    socket
-        .send(Message::text(execute.to_string()))
-        .await
-        .unwrap();
-    let mut output = String::new();
-    let read = async {
-        while let Some(message) = socket.next().await {
-            let Ok(Message::Text(text)) = message else {
-                continue;
-            };
-            let message: Value = serde_json::from_str(&text).unwrap();
-            if message["parent_header"]["msg_id"] != msg_id {
-                continue;
-            }
-            match message["msg_type"].as_str() {
-                Some("stream") => {
-                    output.push_str(message["content"]["text"].as_str().unwrap_or(""))
-                }
-                Some("status")
-                    if message["content"]["execution_state"] == "idle" && !output.is_empty() =>
-                {
-                    break
-                }
-                Some("error") => panic!("kernel error: {}", message["content"]),
-                _ => {}
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), read)
-        .await
-        .expect("kernel output in time");
-    output
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,4 +143,35 @@ async fn jupyterlab_session_end_to_end() {
     let log = server.log();
     assert!(!log.contains(&alice.password) && !log.contains(&token));
     assert!(!log.contains(browser.cookie.as_ref().unwrap().split('=').nth(1).unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notebook_session_over_http_and_websocket_for_its_owner_only() {
+    let alice = TestUser::create();
+    let bob = TestUser::create();
+    let server = Server::start(&[], &[&alice, &bob], "").await;
+    let token = server.token(&alice.name);
+    let api = server.client().with_token(&token);
+    let created = api
+        .post("/api/v1/sessions", json!({"kind": "notebook"}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    wait_state(&api, &id, "running").await;
+
+    let tree = api.get(&format!("/s/{id}/tree")).await;
+    assert_eq!(tree.status, 200);
+    assert!(
+        tree.text().contains("Jupyter Notebook") || tree.text().contains("notebook"),
+        "not Notebook's page"
+    );
+    assert_eq!(
+        run_in_kernel(&server, &token, &id, "print(sum(range(10)))").await,
+        "45\n"
+    );
+    let other = server.client().with_token(&server.token(&bob.name));
+    assert_eq!(other.get(&format!("/s/{id}/tree")).await.status, 404);
+    assert!(session_processes(&id)
+        .iter()
+        .all(|(_, uid)| *uid == alice.uid));
 }

@@ -10,9 +10,16 @@
 
 mod catalog;
 mod error;
+mod ides;
+pub mod languages;
+mod lifetime;
 mod manager;
+mod plan;
+mod profiles;
 mod watcher;
 
 pub use catalog::{Catalog, KindInfo, Route};
 pub use error::SessionError;
+pub use lifetime::LifetimeRules;
 pub use manager::{ManagerSettings, RunAs, SessionEvent, SessionManager};
+pub use profiles::{Profile, Profiles};

@@ -16,6 +16,10 @@ use tokio::sync::broadcast;
 use tracing::{info, warn};
 
 use crate::catalog::{Catalog, Route};
+use crate::languages::Languages;
+use crate::lifetime::LifetimeRules;
+use crate::plan::Plan;
+use crate::profiles::{Profile, Profiles};
 use crate::SessionError;
 
 /// Whose account sessions run as.
@@ -45,6 +49,12 @@ pub struct ManagerSettings {
     pub max_per_user: u32,
     /// Whose account sessions run as.
     pub run_as: RunAs,
+    /// Idle timeouts and maximum age.
+    pub lifetime: LifetimeRules,
+    /// Resource profiles.
+    pub profiles: Profiles,
+    /// Python and R versions.
+    pub languages: Languages,
 }
 
 /// A change that subscribers (the live UI) are told about.
@@ -97,6 +107,16 @@ impl SessionManager {
         &self.catalog
     }
 
+    /// The resource profiles.
+    pub fn profiles(&self) -> &Profiles {
+        &self.settings.profiles
+    }
+
+    /// The Python and R versions.
+    pub fn languages(&self) -> &Languages {
+        &self.settings.languages
+    }
+
     /// The store this service records into.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -115,15 +135,20 @@ impl SessionManager {
     /// Starts a session for `user`. The returned record is already stored;
     /// it is `starting` (or `failed`, with the reason, if the launch failed).
     pub async fn start(&self, user: &User, request: NewSession) -> Result<Session, SessionError> {
-        let name = request.display_name()?;
         self.check_request(&request)?;
+        let plan = Plan::resolve(
+            &request,
+            &user.name,
+            &self.settings.profiles,
+            &self.settings.languages,
+        )?;
         let account = self.account_for(&user.name)?;
-        self.check_quota(&user.name).await?;
-        let session = self.new_record(user, request, name);
+        self.check_quota(&user.name, plan.profile.as_ref()).await?;
+        let session = self.new_record(user, request, &plan);
         self.store.insert_session(&session).await?;
         self.audit(&session, "session.create").await;
         self.announce(SessionEvent::Changed(Box::new(session.clone())));
-        Ok(self.launch(session, account).await)
+        Ok(self.launch(session, account, &plan).await)
     }
 
     /// Asks a session to stop. Returns at once with the `stopping` record;
@@ -150,7 +175,32 @@ impl SessionManager {
             state: Some(SessionState::Stopping),
             ..Default::default()
         };
-        let Some(stopping) = self.transition(id, &from, change).await? else {
+        self.begin_stop(id, &from, change).await
+    }
+
+    /// Stops a session for a reason of the system's (idle, too old), which
+    /// the record keeps and the user sees.
+    pub(crate) async fn stop_because(
+        self: &Arc<Self>,
+        id: &SessionId,
+        from: &[SessionState],
+        reason: String,
+    ) -> Result<Session, SessionError> {
+        let change = SessionChange {
+            state: Some(SessionState::Stopping),
+            error: Some(reason),
+            ..Default::default()
+        };
+        self.begin_stop(id, from, change).await
+    }
+
+    async fn begin_stop(
+        self: &Arc<Self>,
+        id: &SessionId,
+        from: &[SessionState],
+        change: SessionChange,
+    ) -> Result<Session, SessionError> {
+        let Some(stopping) = self.transition(id, from, change).await? else {
             return self.get(id).await;
         };
         self.audit(&stopping, "session.stop").await;
@@ -249,12 +299,7 @@ impl SessionManager {
             let message = format!("there is no cluster {cluster:?}; this server offers \"local\"");
             return Err(atelier_core::InvalidInput::new("cluster", message).into());
         }
-        for (field, value) in [
-            ("python", &request.python),
-            ("r", &request.r),
-            ("profile", &request.profile),
-            ("queue", &request.queue),
-        ] {
+        for (field, value) in [("queue", &request.queue)] {
             if value.is_some() {
                 let message =
                     format!("choosing {field} is not supported by this version yet; leave it out");
@@ -276,32 +321,47 @@ impl SessionManager {
         }
     }
 
-    async fn check_quota(&self, user: &UserName) -> Result<(), SessionError> {
+    /// At most `max_per_user` active sessions, and at most the profile's
+    /// own cap of sessions with that profile.
+    async fn check_quota(
+        &self,
+        user: &UserName,
+        profile: Option<&Profile>,
+    ) -> Result<(), SessionError> {
         let filter = SessionFilter {
             user: Some(user.clone()),
             states: Some(SessionState::ACTIVE.to_vec()),
             ..Default::default()
         };
-        let active = self.store.list_sessions(&filter).await?.len();
+        let active = self.store.list_sessions(&filter).await?;
         let limit = self.settings.max_per_user;
-        if active >= limit as usize {
+        if active.len() >= limit as usize {
             return Err(SessionError::TooManySessions { limit });
+        }
+        if let Some((profile, cap)) = profile.and_then(|p| Some((p, p.max_sessions?))) {
+            let with_profile = active
+                .iter()
+                .filter(|s| s.profile.as_deref() == Some(&profile.name))
+                .count();
+            if with_profile >= cap as usize {
+                return Err(SessionError::TooManySessions { limit: cap });
+            }
         }
         Ok(())
     }
 
-    fn new_record(&self, user: &User, request: NewSession, name: String) -> Session {
+    fn new_record(&self, user: &User, request: NewSession, plan: &Plan) -> Session {
         Session {
             id: SessionId::generate(),
             user: user.name.clone(),
             kind: request.kind,
-            name,
+            name: plan.name.clone(),
             state: SessionState::Pending,
             node: Some(self.settings.node.clone()),
             cluster: "local".into(),
-            python: request.python,
-            r: request.r,
-            profile: request.profile,
+            python: plan.python.as_ref().map(|p| p.name.clone()),
+            r: plan.r.as_ref().map(|r| r.name.clone()),
+            profile: plan.profile.as_ref().map(|p| p.name.clone()),
             created_at: Timestamp::now(),
             started_at: None,
             last_active_at: None,
@@ -314,20 +374,24 @@ impl SessionManager {
     }
 
     /// Hands a pending session to the backend and records the outcome.
-    async fn launch(&self, session: Session, account: Account) -> Session {
-        let spec = match self.catalog.command(&session) {
-            Ok(command) => LaunchSpec {
-                account,
-                program: command.program,
-                args: command.args,
-                env: command.env,
-                ready_path: command.ready_path,
-                supervisor: self.settings.supervisor.clone(),
-                grace: self.settings.stop_grace,
-                limits: None,
-                files: Vec::new(),
-            },
+    async fn launch(&self, session: Session, account: Account, plan: &Plan) -> Session {
+        let r_path = plan.r.as_ref().map(|r| r.path.as_path());
+        let mut command = match self.catalog.command_with_r(&session, r_path) {
+            Ok(command) => command,
             Err(error) => return self.fail_pending(session, error.to_string()).await,
+        };
+        let mut files = std::mem::take(&mut command.files);
+        files.extend(plan.apply(&session.kind, &mut command));
+        let spec = LaunchSpec {
+            account,
+            program: command.program,
+            args: command.args,
+            env: command.env,
+            ready_path: command.ready_path,
+            supervisor: self.settings.supervisor.clone(),
+            grace: self.settings.stop_grace,
+            limits: plan.limits(),
+            files,
         };
         match self.backend.launch(&session, &spec).await {
             Ok(handle) => {

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use atelier_core::{Session, SessionState, Timestamp};
+use atelier_core::{Session, SessionKind, SessionState, Timestamp};
 use atelier_launcher::Probe;
 use atelier_store::{SessionChange, SessionFilter};
 use tracing::{info, warn};
 
+use crate::lifetime::{idle_reason, kernel_activity, last_activity, Verdict};
 use crate::manager::SessionManager;
 
 /// How often starting sessions are probed.
@@ -85,19 +86,32 @@ impl SessionManager {
         }
     }
 
-    async fn check_all(&self, states: &[SessionState]) {
+    async fn check_all(self: &Arc<Self>, states: &[SessionState]) {
         for session in self.node_sessions(states).await {
             self.check_one(session).await;
         }
     }
 
-    async fn check_one(&self, session: Session) {
+    async fn check_one(self: &Arc<Self>, session: Session) {
         let probe = self.backend.probe(&session).await;
+        if let Probe::OutOfMemory { limit } = probe {
+            let reason = format!(
+                "stopped: it used more than its {} memory limit",
+                atelier_os::cgroup::format_bytes(limit)
+            );
+            warn!(session_id = %session.id, user = %session.user, reason, "session out of memory");
+            let from = [SessionState::Starting, SessionState::Running];
+            let _ = self.stop_because(&session.id, &from, reason).await;
+            return;
+        }
         match (session.state, probe) {
             (SessionState::Starting | SessionState::Lost, Probe::Ready) => {
                 self.mark_running(&session).await
             }
-            (SessionState::Running, Probe::Ready | Probe::Starting) => self.adopt(&session).await,
+            (SessionState::Running, Probe::Ready | Probe::Starting) => {
+                self.adopt(&session).await;
+                self.apply_lifetime(&session).await;
+            }
             (SessionState::Starting, Probe::Starting) => self.check_start_timeout(&session).await,
             (SessionState::Starting | SessionState::Running, Probe::Exited { code, signal }) => {
                 self.record_exit(&session, code, signal).await
@@ -128,6 +142,52 @@ impl SessionManager {
         if let Err(error) = self.transition(&session.id, &[session.state], change).await {
             warn!(session_id = %session.id, %error, "could not record a running session");
         }
+    }
+
+    /// Stops a running session that is idle or too old, with the reason.
+    async fn apply_lifetime(self: &Arc<Self>, session: &Session) {
+        let now = Timestamp::now();
+        let reason = match self.settings.lifetime.judge(session, now) {
+            Verdict::Keep => return,
+            Verdict::Stop(reason) => reason,
+            Verdict::MaybeIdle(timeout) => {
+                if self.kernels_recently_active(session, timeout, now).await {
+                    return;
+                }
+                idle_reason(timeout)
+            }
+        };
+        info!(session_id = %session.id, user = %session.user, reason, "stopping session by lifetime rule");
+        let _ = self
+            .stop_because(&session.id, &[SessionState::Running], reason)
+            .await;
+    }
+
+    /// Whether a Jupyter session's kernels were busy within `timeout`;
+    /// records that activity so the next check need not ask again.
+    async fn kernels_recently_active(
+        &self,
+        session: &Session,
+        timeout: Duration,
+        now: Timestamp,
+    ) -> bool {
+        let jupyter =
+            [SessionKind::JUPYTERLAB, SessionKind::NOTEBOOK].contains(&session.kind.as_str());
+        let Some(endpoint) = self.backend.endpoint(session).filter(|_| jupyter) else {
+            return false;
+        };
+        let Some(at) = kernel_activity(&endpoint, session).await else {
+            return false;
+        };
+        if at <= last_activity(session)
+            || now.as_millis() - at.as_millis() > timeout.as_millis() as i64
+        {
+            return false;
+        }
+        if let Err(error) = self.store.touch_session(&session.id, at).await {
+            warn!(session_id = %session.id, %error, "could not record kernel activity");
+        }
+        true
     }
 
     /// Makes sure a running session found in the store is in the route table.

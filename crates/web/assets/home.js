@@ -28,7 +28,8 @@
   // ---- card building ----
 
   function facts(s) {
-    const rows = [['Python', s.python], ['R', s.r], ['Resources', s.profile], ['Cluster', s.cluster]]
+    const resources = [s.profile, s.limits && `(${s.limits})`].filter(Boolean).join(' ');
+    const rows = [['Python', s.python], ['R', s.r], ['Resources', resources], ['Cluster', s.cluster]]
       .filter(([, value]) => value);
     if (rows.length === 0) return null;
     return el('dl', { class: 'facts' },
@@ -58,7 +59,9 @@
     if (!s.error && !ended) return null;
     const hasExit = s.exit_code !== null && s.exit_code !== undefined;
     const exit = hasExit ? ` (exit code ${s.exit_code})` : '';
-    return el('p', { class: 'card-error', text: (s.error || 'The session ended unexpectedly.') + exit });
+    // A reason on a stopped session (idle, too old, out of memory) is a note, not a failure.
+    const kind = s.state === 'stopped' ? 'card-note' : 'card-error';
+    return el('p', { class: kind, text: (s.error || 'The session ended unexpectedly.') + exit });
   }
 
   function hidden(text) {

@@ -8,6 +8,7 @@
 #![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub mod http;
+pub mod jupyter;
 pub mod kinds;
 pub mod server;
 pub mod users;

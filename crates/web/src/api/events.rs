@@ -29,7 +29,8 @@ pub(crate) async fn events(
     }
     let everyone = query.all();
     let me = caller.user.name;
-    let stream = BroadcastStream::new(state.sessions.subscribe()).filter_map(move |event| {
+    let receiver = state.sessions.subscribe();
+    let stream = BroadcastStream::new(receiver).filter_map(move |event| {
         // A lagging receiver skips what it missed; the page reloads the list on reconnect.
         let event = event.ok()?;
         let (owner, sse) = match event {
@@ -39,7 +40,7 @@ pub(crate) async fn events(
                     owner,
                     Event::default()
                         .event("session")
-                        .json_data(SessionView::from(*session))
+                        .json_data(SessionView::new(&state, *session))
                         .ok()?,
                 )
             }

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use atelier_sessions::KindInfo;
+use atelier_sessions::languages::Interpreter;
+use atelier_sessions::{KindInfo, Profile};
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -14,12 +15,12 @@ use crate::{AppState, Caller};
 pub(crate) struct KindsView {
     /// Session kinds, with availability.
     kinds: Vec<KindInfo>,
-    /// Python versions (empty until versions are supported).
-    python: Vec<String>,
-    /// R versions (empty until versions are supported).
-    r: Vec<String>,
-    /// Resource profiles (empty until profiles are enforced).
-    profiles: Vec<String>,
+    /// Python versions, with whether each can run and has a Jupyter kernel.
+    python: Vec<Interpreter>,
+    /// R versions, likewise.
+    r: Vec<Interpreter>,
+    /// Resource profiles the caller may pick, the default first.
+    profiles: Vec<Profile>,
     /// Clusters sessions can run on.
     clusters: Vec<ClusterView>,
     /// What the form preselects.
@@ -44,16 +45,25 @@ pub(crate) struct Defaults {
     kind: Option<String>,
     /// Cluster.
     cluster: String,
+    /// Profile (the first one open to the caller).
+    profile: Option<String>,
+    /// Python version (the newest with a Jupyter kernel).
+    python: Option<String>,
+    /// R version (the newest with a Jupyter kernel).
+    r: Option<String>,
 }
 
 /// Lists session kinds and the choices that go with them.
 #[utoipa::path(get, path = "/api/v1/kinds", responses((status = 200, body = KindsView)))]
-pub(crate) async fn kinds(State(state): State<Arc<AppState>>, _caller: Caller) -> Json<KindsView> {
+pub(crate) async fn kinds(State(state): State<Arc<AppState>>, caller: Caller) -> Json<KindsView> {
     let kinds: Vec<KindInfo> = state.sessions.catalog().kinds().cloned().collect();
     let default_kind = kinds
         .iter()
         .find(|kind| kind.available)
         .map(|kind| kind.name.to_string());
+    let languages = state.sessions.languages();
+    let profiles = state.sessions.profiles().for_user(&caller.user.name);
+    let default_profile = profiles.first().map(|p| p.name.clone());
     let local = ClusterView {
         name: "local".into(),
         backend: "local".into(),
@@ -61,13 +71,16 @@ pub(crate) async fn kinds(State(state): State<Arc<AppState>>, _caller: Caller) -
     };
     Json(KindsView {
         kinds,
-        python: Vec::new(),
-        r: Vec::new(),
-        profiles: Vec::new(),
+        python: languages.python().to_vec(),
+        r: languages.r().to_vec(),
+        profiles,
         clusters: vec![local],
         defaults: Defaults {
             kind: default_kind,
             cluster: "local".into(),
+            profile: default_profile,
+            python: languages.default_python().map(|p| p.name.clone()),
+            r: languages.default_r().map(|r| r.name.clone()),
         },
     })
 }

@@ -36,11 +36,16 @@ pub(crate) struct SessionView {
     /// Why it failed or ended, with the last lines of its log.
     error: Option<String>,
     exit_code: Option<i32>,
+    /// How its resources are held, e.g. `cgroup v1: 1 CPU, 2G memory`.
+    limits: Option<String>,
 }
 
-impl From<Session> for SessionView {
-    fn from(s: Session) -> Self {
+impl SessionView {
+    /// The view of `s`, with what the backend says of its limits.
+    pub(crate) fn new(state: &AppState, s: Session) -> Self {
+        let limits = state.sessions.backend().limits(&s);
         SessionView {
+            limits,
             url: s.url(),
             id: s.id,
             user: s.user,
@@ -106,7 +111,10 @@ pub(crate) async fn list(
     let user = (!query.all).then_some(&caller.user.name);
     let sessions = state.sessions.list(user).await?;
     Ok(Json(SessionList {
-        sessions: sessions.into_iter().map(SessionView::from).collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionView::new(&state, s))
+            .collect(),
     }))
 }
 
@@ -123,7 +131,7 @@ pub(crate) async fn create(
     if session.state == SessionState::Failed {
         state.metrics.launch_failed();
     }
-    Ok((StatusCode::CREATED, Json(SessionView::from(session))).into_response())
+    Ok((StatusCode::CREATED, Json(SessionView::new(&state, session))).into_response())
 }
 
 /// One session.
@@ -133,7 +141,10 @@ pub(crate) async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, ApiError> {
-    Ok(Json(visible(&state, &caller, &id).await?.into()))
+    Ok(Json(SessionView::new(
+        &state,
+        visible(&state, &caller, &id).await?,
+    )))
 }
 
 /// Asks a session to stop; answers at once with the `stopping` record.
@@ -145,7 +156,11 @@ pub(crate) async fn stop(
 ) -> Result<Response, ApiError> {
     let session = visible(&state, &caller, &id).await?;
     let stopping = state.sessions.stop(&session.id).await?;
-    Ok((StatusCode::ACCEPTED, Json(SessionView::from(stopping))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SessionView::new(&state, stopping)),
+    )
+        .into_response())
 }
 
 /// Removes an ended session (409 while it is active: stop it first).
