@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::jupyter::{execute, open_named_kernel, output_of};
+use common::kinds::custom_kinds;
 use common::{eventually, Client, Server, TestUser};
 use serde_json::{json, Value};
 
@@ -127,4 +128,22 @@ async fn the_chosen_python_and_r_run_the_kernels() {
     let msg = execute(&mut r, "cat(R.version.string)").await;
     let out = output_of(&mut r, &msg).await;
     assert!(out.starts_with("R version 4."), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_kind_gets_the_chosen_python_first_on_its_path() {
+    let alice = TestUser::create();
+    let server = Server::start(&[], &[&alice], &custom_kinds()).await;
+    let api = server.client().with_token(&server.token(&alice.name));
+    for (version, bin) in [("3.11", "/usr/bin"), ("3.12", "/opt/python/3.12/bin")] {
+        // Outside Jupyter, a Python without ipykernel is fine.
+        let session = running(&api, json!({"kind": "web", "python": version})).await;
+        let id = session["id"].as_str().unwrap();
+        let seen = api.get(&format!("/s/{id}/")).await.json();
+        let path = seen["path_env"].as_str().unwrap();
+        assert!(
+            path.starts_with(&format!("{bin}:")),
+            "{version}: PATH={path}"
+        );
+    }
 }
