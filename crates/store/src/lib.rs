@@ -4,8 +4,8 @@
 //! ordered migrations (see `migrations.rs`), keep the same tables and columns,
 //! and pass the same test suite (`tests/suite`). SQLite is the embedded default
 //! for a single server; PostgreSQL lets several server processes share one
-//! database, which is why every state change that can race (session state,
-//! settings) is a single atomic statement.
+//! database, which is why every state change that can race (session and job
+//! state, settings) is a single atomic statement.
 
 mod config;
 mod error;
@@ -17,11 +17,13 @@ mod types;
 
 use std::sync::Arc;
 
-use atelier_core::{Session, SessionId, SessionState, Timestamp, User, UserName};
+use atelier_core::{
+    Job, JobId, JobState, Session, SessionId, SessionState, Timestamp, User, UserName,
+};
 
 pub use config::StoreConfig;
 pub use error::StoreError;
-pub use types::{ApiToken, AuditEvent, Login, SessionChange, SessionFilter};
+pub use types::{ApiToken, AuditEvent, JobChange, JobFilter, Login, SessionChange, SessionFilter};
 
 /// The result of every store operation.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -48,10 +50,10 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>> {
 }
 
 /// Everything Atelier keeps between restarts: users, API tokens, browser
-/// logins, sessions, settings and the audit log.
+/// logins, sessions, jobs, settings and the audit log.
 ///
 /// Callers must [`upsert_user`](Store::upsert_user) a user before storing
-/// tokens, logins or sessions for them: those rows reference the user, and
+/// tokens, logins, sessions or jobs for them: those rows reference the user, and
 /// storing one for an unknown user fails with [`StoreError::UnknownUser`].
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -122,6 +124,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends an event to the audit log.
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+
+    /// Stores a new job with all its fields. Its id must be unused and its
+    /// user stored ([`StoreError::Conflict`], [`StoreError::UnknownUser`]).
+    async fn insert_job(&self, job: &Job) -> Result<()>;
+    /// The job `id`, if it exists.
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>>;
+    /// The jobs matching every set field of `filter`, newest created first,
+    /// at most `filter.limit`. `name_contains` is a literal substring (`%`,
+    /// `_` and `\` are not wildcards), case-insensitive: SQLite folds ASCII
+    /// letters only, PostgreSQL follows the database's locale.
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+    /// Compare-and-set: applies `change` only if the job exists and its state
+    /// is one of `from`; returns the updated record, or None (missing, or
+    /// state not in `from`). One atomic statement, as for sessions.
+    async fn update_job(
+        &self,
+        id: &JobId,
+        from: &[JobState],
+        change: &JobChange,
+    ) -> Result<Option<Job>>;
+    /// Deletes job `id` only if its state is one of `from`; true if a row
+    /// was deleted.
+    async fn delete_job(&self, id: &JobId, from: &[JobState]) -> Result<bool>;
+
     /// The latest `limit` audit events, newest first.
     async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEvent>>;
 }
@@ -145,5 +171,10 @@ fn counts_in_order(found: &[(SessionState, u64)]) -> Vec<(SessionState, u64)> {
 /// The names of `states`, as bound to a statement: SQLite gets them as a
 /// JSON array for `json_each`, PostgreSQL as a `text[]` for `ANY`.
 fn state_names(states: &[SessionState]) -> Vec<&'static str> {
+    states.iter().map(|state| state.as_str()).collect()
+}
+
+/// The names of job `states`, bound the same way as [`state_names`].
+fn job_state_names(states: &[JobState]) -> Vec<&'static str> {
     states.iter().map(|state| state.as_str()).collect()
 }

@@ -2,22 +2,27 @@
 //! cached prepared statements. Every state change is one statement, so
 //! several server processes can share the database.
 
+mod accounts;
+mod jobs;
 mod migrate;
 mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use atelier_core::{Session, SessionId, SessionState, Timestamp, User, UserName};
+use atelier_core::{
+    Job, JobId, JobState, Session, SessionId, SessionState, Timestamp, User, UserName,
+};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use crate::error::short;
 use crate::rows::{self, RawRow};
 use crate::{counts_in_order, state_names, Result, StoreError};
-use crate::{ApiToken, AuditEvent, Login, SessionChange, SessionFilter, Store};
+use crate::{
+    ApiToken, AuditEvent, JobChange, JobFilter, Login, SessionChange, SessionFilter, Store,
+};
 
 /// Statement parameters as tokio-postgres takes them.
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -203,26 +208,7 @@ impl Store for PgStore {
     }
 
     async fn insert_api_token(&self, token: &ApiToken) -> Result<()> {
-        let sql = concat!(
-            "INSERT INTO api_tokens (",
-            rows::token_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6)"
-        );
-        let t = token;
-        let key = Key {
-            table: "api_tokens",
-            key: format!("token {}", t.id),
-            user: t.user.to_string(),
-        };
-        let params: Params<'_> = &[
-            &t.id,
-            &t.user.as_str(),
-            &t.hash,
-            &t.label,
-            &t.created_at.as_millis(),
-            &millis(t.last_used_at),
-        ];
-        self.insert("insert_api_token", sql, params, key).await
+        accounts::insert_api_token(self, token).await
     }
 
     async fn find_api_token(&self, hash: &str) -> Result<Option<ApiToken>> {
@@ -257,24 +243,7 @@ impl Store for PgStore {
     }
 
     async fn insert_login(&self, login: &Login) -> Result<()> {
-        let sql = concat!(
-            "INSERT INTO logins (",
-            rows::login_columns!(),
-            ") VALUES ($1, $2, $3, $4)"
-        );
-        let l = login;
-        let key = Key {
-            table: "logins",
-            key: format!("login {}", short(&l.hash)),
-            user: l.user.to_string(),
-        };
-        let params: Params<'_> = &[
-            &l.hash,
-            &l.user.as_str(),
-            &l.created_at.as_millis(),
-            &l.expires_at.as_millis(),
-        ];
-        self.insert("insert_login", sql, params, key).await
+        accounts::insert_login(self, login).await
     }
 
     async fn find_login(&self, hash: &str, now: Timestamp) -> Result<Option<Login>> {
@@ -367,6 +336,31 @@ impl Store for PgStore {
         let user = e.user.as_ref().map(UserName::as_str);
         let params: Params<'_> = &[&e.at.as_millis(), &user, &e.action, &e.target, &e.detail];
         self.execute("append_audit", sql, params).await.map(drop)
+    }
+
+    async fn insert_job(&self, job: &Job) -> Result<()> {
+        jobs::insert(self, job).await
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>> {
+        jobs::get(self, id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        jobs::list(self, filter).await
+    }
+
+    async fn update_job(
+        &self,
+        id: &JobId,
+        from: &[JobState],
+        change: &JobChange,
+    ) -> Result<Option<Job>> {
+        jobs::update(self, id, from, change).await
+    }
+
+    async fn delete_job(&self, id: &JobId, from: &[JobState]) -> Result<bool> {
+        jobs::delete(self, id, from).await
     }
 
     async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEvent>> {

@@ -2,7 +2,7 @@
 //!
 //! Each backend exposes its row type through [`RawRow`] (text and integer
 //! cells by index); the decoders here turn cells into `Session`, `User`,
-//! `ApiToken`, `Login` and `AuditEvent`, and report any cell that does not
+//! `ApiToken`, `Login`, `AuditEvent` and (in `rows/jobs.rs`) `Job`, and report any cell that does not
 //! parse as [`StoreError::CorruptRow`] naming the table, row id and column.
 
 use atelier_core::{
@@ -79,6 +79,9 @@ const SESSION_NAMES: [&str; 18] = [
     "handle",
 ];
 
+mod jobs;
+
+pub(crate) use jobs::{command_json, contains_pattern, env_json, job, job_columns};
 pub(crate) use {audit_columns, login_columns, session_columns, token_columns, user_columns};
 
 /// A result row of either backend, read cell by cell. Errors are messages

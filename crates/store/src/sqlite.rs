@@ -3,18 +3,23 @@
 //! even when another process has the same file open.
 
 mod accounts;
+mod jobs;
 mod open;
 mod sessions;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use atelier_core::{Session, SessionId, SessionState, Timestamp, User, UserName};
+use atelier_core::{
+    Job, JobId, JobState, Session, SessionId, SessionState, Timestamp, User, UserName,
+};
 use rusqlite::{ffi, Connection, Params};
 
 use crate::rows::{self, RawRow};
 use crate::{counts_in_order, state_names, Result, StoreError};
-use crate::{ApiToken, AuditEvent, Login, SessionChange, SessionFilter, Store};
+use crate::{
+    ApiToken, AuditEvent, JobChange, JobFilter, Login, SessionChange, SessionFilter, Store,
+};
 
 /// The SQLite implementation of [`Store`].
 pub(crate) struct SqliteStore {
@@ -360,6 +365,31 @@ impl Store for SqliteStore {
             e.detail,
         );
         self.execute("append_audit", sql, params).await.map(drop)
+    }
+
+    async fn insert_job(&self, job: &Job) -> Result<()> {
+        jobs::insert(self, job).await
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>> {
+        jobs::get(self, id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        jobs::list(self, filter).await
+    }
+
+    async fn update_job(
+        &self,
+        id: &JobId,
+        from: &[JobState],
+        change: &JobChange,
+    ) -> Result<Option<Job>> {
+        jobs::update(self, id, from, change).await
+    }
+
+    async fn delete_job(&self, id: &JobId, from: &[JobState]) -> Result<bool> {
+        jobs::delete(self, id, from).await
     }
 
     async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEvent>> {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use atelier_core::{SessionState, Timestamp, UserName};
+use atelier_core::{JobState, SessionState, Timestamp, UserName};
 
 use crate::error::short;
 
@@ -137,4 +137,44 @@ mod tests {
             assert!(text.contains("01234567…"), "{text}");
         }
     }
+}
+
+/// Which jobs to list; every field that is set must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only this user's jobs.
+    pub user: Option<UserName>,
+    /// Only jobs in one of these states (an empty list matches none).
+    pub states: Option<Vec<JobState>>,
+    /// Only jobs whose name contains this text (case-insensitive).
+    pub name_contains: Option<String>,
+    /// Only jobs created at or after this time.
+    pub created_after: Option<Timestamp>,
+    /// Only jobs created before this time.
+    pub created_before: Option<Timestamp>,
+    /// Only jobs that ended before this time (for pruning).
+    pub ended_before: Option<Timestamp>,
+    /// Only jobs run by this node.
+    pub node: Option<String>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
+}
+
+/// Fields of a job to set; None leaves a column as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobChange {
+    /// The new state.
+    pub state: Option<JobState>,
+    /// The node that runs it.
+    pub node: Option<String>,
+    /// When its process started.
+    pub started_at: Option<Timestamp>,
+    /// When it ended.
+    pub ended_at: Option<Timestamp>,
+    /// Its exit code.
+    pub exit_code: Option<i32>,
+    /// Why it failed or was canceled.
+    pub error: Option<String>,
+    /// The backend's handle.
+    pub handle: Option<String>,
 }

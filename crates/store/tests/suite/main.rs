@@ -7,6 +7,8 @@
 mod accounts;
 mod fixtures;
 mod harness;
+mod job_lists;
+mod jobs;
 mod schema;
 mod sessions;
 mod single_backend;
@@ -46,7 +48,16 @@ suite! {
     accounts::api_tokens_are_found_by_hash,
     accounts::logins_expire_and_stay_revoked,
     accounts::rows_for_unknown_users_are_refused,
+    jobs::job_round_trip_keeps_every_field,
+    jobs::job_update_refuses_a_wrong_from,
+    jobs::only_one_of_concurrent_job_updates_wins,
+    jobs::job_delete_only_from_listed_states,
+    jobs::jobs_of_unknown_users_are_refused,
+    jobs::corrupt_job_row_is_an_error_naming_the_job,
+    job_lists::job_list_filters_and_orders_newest_first,
+    job_lists::job_names_match_literally_and_ignore_case,
     schema::migrations_are_idempotent,
+    schema::a_version_1_database_upgrades_in_place,
     schema::concurrent_opens_migrate_once,
     schema::settings_first_writer_wins,
     schema::concurrent_settings_callers_agree,

@@ -1,9 +1,9 @@
 //! Migrations, settings and the audit log.
 
-use atelier_core::Timestamp;
-use atelier_store::AuditEvent;
+use atelier_core::{JobState, SessionState, Timestamp};
+use atelier_store::{AuditEvent, StoreConfig};
 
-use crate::fixtures::{name, session, user};
+use crate::fixtures::{job, name, session, user};
 use crate::harness::Env;
 
 pub(crate) async fn migrations_are_idempotent(env: Env) {
@@ -29,6 +29,52 @@ pub(crate) async fn migrations_are_idempotent(env: Env) {
         "data lost on reopen"
     );
     third.ping().await.unwrap();
+}
+
+/// Migration 1 exactly as released, and its bookkeeping, for building a
+/// database that an older Atelier left behind.
+const V1_SQLITE: &str = include_str!("../../src/migrations/0001_initial.sqlite.sql");
+const V1_POSTGRES: &str = include_str!("../../src/migrations/0001_initial.postgres.sql");
+const V1_BOOKKEEPING: &str = "CREATE TABLE schema_migrations (
+    version BIGINT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+);
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'initial schema', 1000);
+INSERT INTO users (name, role) VALUES ('alice', 'user');";
+
+pub(crate) async fn a_version_1_database_upgrades_in_place(env: Env) {
+    let v1 = match env.config {
+        StoreConfig::Sqlite { .. } => V1_SQLITE,
+        StoreConfig::Postgres { .. } => V1_POSTGRES,
+    };
+    env.exec(&format!("{v1};\n{V1_BOOKKEEPING}")).await;
+    let alice = name("alice");
+    let s = session(&alice, SessionState::Running, 1_000);
+    let insert_session = format!(
+        "INSERT INTO sessions (id, user_name, kind, name, state, cluster, created_at, secret) \
+         VALUES ('{}', 'alice', 'jupyterlab', 'analysis', 'running', 'local', 1000, '{}')",
+        s.id, s.secret
+    );
+    env.exec(&insert_session).await;
+
+    let store = env.open().await;
+    let versions = "SELECT COUNT(*) FROM schema_migrations WHERE version IN (1, 2)";
+    assert_eq!(env.query_i64(versions).await, 2);
+    assert!(
+        store.get_session(&s.id).await.unwrap().unwrap() == s,
+        "the old session changed"
+    );
+    let j = job(&alice, "first job", JobState::Pending, 2_000);
+    store.insert_job(&j).await.unwrap();
+    assert_eq!(store.get_job(&j.id).await.unwrap(), Some(j));
+    drop(store);
+    env.open().await.ping().await.unwrap();
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM schema_migrations")
+            .await,
+        2
+    );
 }
 
 pub(crate) async fn concurrent_opens_migrate_once(env: Env) {
