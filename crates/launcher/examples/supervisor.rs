@@ -4,6 +4,7 @@
 //! ```text
 //! cargo build -p atelier-launcher --example supervisor
 //! target/debug/examples/supervisor session-run --dir D --grace-ms 5000 -- /bin/sleep 60
+//! target/debug/examples/supervisor session-run --dir D --grace-ms 5000 --split-output -- /bin/ls
 //! ```
 
 use atelier_launcher::supervisor::{run, SupervisorArgs};
@@ -13,7 +14,9 @@ fn main() {
     let parsed = match argv.split_first() {
         Some((mode, rest)) if mode == "session-run" => SupervisorArgs::parse(rest),
         _ => {
-            eprintln!("usage: supervisor session-run --dir D --grace-ms N -- PROGRAM [ARGS...]");
+            eprintln!(
+                "usage: supervisor session-run --dir D --grace-ms N [--split-output] -- PROGRAM [ARGS...]"
+            );
             std::process::exit(2);
         }
     };

@@ -121,7 +121,29 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
-    /// The supervisor's command line is not `--dir D --grace-ms N -- PROGRAM [ARGS...]`.
+    /// A file the backend reads from the session folder is a symlink, a
+    /// FIFO or other special file, or someone else's (the folder is the
+    /// user's, who may put anything there).
+    #[error("session {session}: refusing to read {}: {reason}", .path.display())]
+    UnsafeFile {
+        /// The session.
+        session: SessionId,
+        /// The refused path.
+        path: PathBuf,
+        /// Why, e.g. `a symlink`.
+        reason: &'static str,
+    },
+    /// The session has no output to read: the backend keeps none, or the
+    /// session was not launched with `OutputMode::Split`.
+    #[error("session {session}: the {backend} backend keeps no output for it")]
+    NoOutput {
+        /// The session.
+        session: SessionId,
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// The supervisor's command line is not
+    /// `--dir D --grace-ms N [--split-output] -- PROGRAM [ARGS...]`.
     #[error("session-run: {0}")]
     Usage(String),
 }

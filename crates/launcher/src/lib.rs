@@ -7,10 +7,13 @@
 //!
 //! [`LocalBackend`] runs sessions on this machine as the owner's Linux account,
 //! each under a [`supervisor`] (`atelier session-run`) that records how the IDE
-//! ended and stops its whole process group on request.
+//! ended and stops its whole process group on request. A session launched
+//! with [`OutputMode::Split`] (a job) has its stdout and stderr kept in files
+//! that [`Backend::read_output`] reads from any offset.
 
 mod error;
 mod local;
+mod output;
 pub mod supervisor;
 
 use std::net::SocketAddr;
@@ -23,6 +26,7 @@ use atelier_core::Session;
 pub use atelier_os::cgroup::Cgroups;
 pub use error::LaunchError;
 pub use local::{connect_unix, LocalBackend};
+pub use output::{OutputChunk, OutputMode, OutputStream};
 
 /// Where a running session answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,8 +73,12 @@ pub struct LaunchSpec {
     /// Files written into the session folder (paths relative to it) before
     /// the IDE starts, owned by the user, mode 0600 in folders of mode 0700,
     /// e.g. Jupyter kernelspecs. Absolute paths, `..`, and the backend's own
-    /// file names (`ide.log`, `ide.sock`, `exit.json`) are refused.
+    /// file names (`ide.log`, `ide.sock`, `exit.json`, `supervisor.log`,
+    /// `stdout.log`, `stderr.log`, `output.log`) are refused.
     pub files: Vec<(PathBuf, String)>,
+    /// Where the program's stdout and stderr go: `Log` for IDEs, `Split`
+    /// for jobs (see [`OutputMode`]).
+    pub output: OutputMode,
 }
 
 /// Resources a session may use (`cpus`, `memory` in bytes); `describe()`
@@ -127,7 +135,29 @@ pub trait Backend: Send + Sync + 'static {
     /// The last `lines` lines of the IDE's log (for failure reasons and the logs view).
     async fn log_tail(&self, session: &Session, lines: usize) -> Option<String>;
 
-    /// Removes what the session left on disk (its folder), once it has ended.
+    /// Reads at most `max` bytes of one output stream of a session launched
+    /// with [`OutputMode::Split`], from byte `offset` on. Readable while the
+    /// session runs and after it ended, until [`Backend::cleanup`]. A stream
+    /// not written yet reads as an empty chunk at offset 0; an offset past the
+    /// end reads as an empty chunk at that offset.
+    ///
+    /// The default: [`LaunchError::NoOutput`], for backends that keep none.
+    async fn read_output(
+        &self,
+        session: &Session,
+        stream: OutputStream,
+        offset: u64,
+        max: usize,
+    ) -> Result<OutputChunk, LaunchError> {
+        let _ = (stream, offset, max);
+        Err(LaunchError::NoOutput {
+            session: session.id.clone(),
+            backend: self.name(),
+        })
+    }
+
+    /// Removes what the session left on disk (its folder, output files
+    /// included), once it has ended.
     async fn cleanup(&self, session: &Session) -> Result<(), LaunchError>;
 
     /// How the session is held to its resource limits, for people, e.g.
@@ -135,5 +165,80 @@ pub trait Backend: Send + Sync + 'static {
     /// the backend does not say.
     fn limits(&self, _session: &Session) -> Option<String> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend that implements only what it must.
+    struct Bare;
+
+    #[async_trait]
+    impl Backend for Bare {
+        fn name(&self) -> &'static str {
+            "bare"
+        }
+        async fn launch(&self, _: &Session, _: &LaunchSpec) -> Result<String, LaunchError> {
+            Ok(String::new())
+        }
+        async fn probe(&self, _: &Session) -> Probe {
+            Probe::Gone
+        }
+        async fn stop(&self, _: &Session, _: Duration) -> Result<(), LaunchError> {
+            Ok(())
+        }
+        fn endpoint(&self, _: &Session) -> Option<Endpoint> {
+            None
+        }
+        async fn log_tail(&self, _: &Session, _: usize) -> Option<String> {
+            None
+        }
+        async fn cleanup(&self, _: &Session) -> Result<(), LaunchError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_backend_without_output_says_so() {
+        use atelier_core::{SessionId, SessionKind, SessionState, Timestamp, UserName};
+        let session = Session {
+            id: SessionId::generate(),
+            user: UserName::parse("alice").unwrap(),
+            kind: SessionKind::parse("jupyterlab").unwrap(),
+            name: "j".to_owned(),
+            state: SessionState::Pending,
+            node: None,
+            cluster: "local".to_owned(),
+            python: None,
+            r: None,
+            profile: None,
+            created_at: Timestamp::now(),
+            started_at: None,
+            last_active_at: None,
+            ended_at: None,
+            error: None,
+            exit_code: None,
+            secret: String::new(),
+            handle: None,
+        };
+        let error = Bare
+            .read_output(&session, OutputStream::Combined, 0, 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            LaunchError::NoOutput {
+                backend: "bare",
+                ..
+            }
+        ));
+        assert!(
+            error
+                .to_string()
+                .contains("the bare backend keeps no output"),
+            "{error}"
+        );
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! On disk, `<data_dir>/sessions/<id>/` (owned by the user, 0700) holds the
 //! IDE's socket `ide.sock`, its log `ide.log` and, once the IDE has ended, the
-//! supervisor's `exit.json`. Every process of a session carries
+//! supervisor's `exit.json`. A split-output session (a job) has
+//! `supervisor.log` instead of `ide.log`, and its output in `stdout.log`,
+//! `stderr.log` and `output.log`. Every process of a session carries
 //! `ATELIER_SESSION_ID=<id>` in its environment, which is how a stop finds the
 //! ones that left the supervisor's process group (Jupyter kernels do).
 //!
@@ -17,6 +19,7 @@ mod confine;
 mod files;
 mod handle;
 mod launch;
+mod output;
 mod probe;
 mod stop;
 
@@ -31,7 +34,10 @@ use atelier_os::cgroup::{Cgroups, SessionCgroup};
 use atelier_os::process::{is_alive, pids_with_env, ProcessInfo};
 use atelier_os::OsError;
 
-use crate::{Backend, Endpoint, LaunchError, LaunchSpec, Probe};
+use crate::output::LOG_FILE;
+use crate::{
+    Backend, Endpoint, LaunchError, LaunchSpec, OutputChunk, OutputMode, OutputStream, Probe,
+};
 use handle::Handle;
 
 pub use probe::connect_unix;
@@ -172,11 +178,55 @@ impl Backend for LocalBackend {
         })
     }
 
+    /// The tail of `ide.log`; for a split-output session, the tail of its
+    /// combined output followed by the tail of `supervisor.log`.
     async fn log_tail(&self, session: &Session, lines: usize) -> Option<String> {
-        let log = self.session_dir(session).join(launch::LOG_FILE);
-        tokio::task::spawn_blocking(move || files::tail(&log, lines))
-            .await
-            .ok()?
+        let dir = self.session_dir(session);
+        let split = self
+            .handle(session)
+            .is_ok_and(|h| h.output == OutputMode::Split);
+        tokio::task::spawn_blocking(move || {
+            if split {
+                output::tail(&dir, lines)
+            } else {
+                files::tail(&dir.join(LOG_FILE), lines)
+            }
+        })
+        .await
+        .ok()?
+    }
+
+    /// Reads `<dir>/output.log`, `stdout.log` or `stderr.log`: never through
+    /// a symlink, only a regular file owned by the session's user, at most
+    /// 4 MiB at once. [`LaunchError::NoOutput`] for a session launched with
+    /// [`OutputMode::Log`].
+    async fn read_output(
+        &self,
+        session: &Session,
+        stream: OutputStream,
+        offset: u64,
+        max: usize,
+    ) -> Result<OutputChunk, LaunchError> {
+        let handle = self.handle(session).ok();
+        if handle.as_ref().is_some_and(|h| h.output == OutputMode::Log) {
+            return Err(LaunchError::NoOutput {
+                session: session.id.clone(),
+                backend: self.name(),
+            });
+        }
+        let path = self.session_dir(session).join(stream.file_name());
+        let (id, uid) = (session.id.clone(), handle.map(|h| h.uid));
+        let read_path = path.clone();
+        let read = move || output::read(&id, &read_path, uid, offset, max);
+        match tokio::task::spawn_blocking(read).await {
+            Ok(chunk) => chunk,
+            Err(join) => Err(LaunchError::Io {
+                session: session.id.clone(),
+                action: "cannot read",
+                path,
+                source: std::io::Error::other(join),
+            }),
+        }
     }
 
     /// Refuses while the supervisor, any marked process of the session or

@@ -6,8 +6,13 @@
 //! `<dir>/exit.json` (`{"code":N|null,"signal":N|null}`, atomically). On
 //! SIGTERM or SIGINT it sends SIGTERM to the IDE and the rest of its group,
 //! waits up to the grace period, then SIGKILLs whatever of the group is left.
-//! Every event is one line on stderr (the session's `ide.log`) starting with
-//! `atelier-supervisor:`. The environment is never printed.
+//! Every event is one line on stderr (the session's `ide.log`, or
+//! `supervisor.log` for a job) starting with `atelier-supervisor:`. The
+//! environment is never printed.
+//!
+//! With `--split-output` (jobs) the program's stdout and stderr are pipes
+//! the supervisor copies into `stdout.log`, `stderr.log` and `output.log`
+//! (see the `split` module); `exit.json` is written once they are drained.
 
 use std::io::{self, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -20,10 +25,12 @@ use atelier_os::signal::{kill, kill_group};
 use atelier_os::Signal;
 use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal as SignalStream, SignalKind};
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::LaunchError;
+use crate::{LaunchError, OutputMode};
+
+mod split;
 
 /// The exit record's file name inside the session folder.
 pub(crate) const EXIT_FILE: &str = "exit.json";
@@ -31,14 +38,20 @@ pub(crate) const EXIT_FILE: &str = "exit.json";
 const NOT_STARTED: i32 = 127;
 /// Pause between two looks at the process group.
 const POLL: Duration = Duration::from_millis(50);
+/// The flag that asks for [`OutputMode::Split`].
+pub(crate) const SPLIT_FLAG: &str = "--split-output";
 
-/// The supervisor's command line: `session-run --dir D --grace-ms N -- PROGRAM [ARGS...]`.
+/// The supervisor's command line:
+/// `session-run --dir D --grace-ms N [--split-output] -- PROGRAM [ARGS...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupervisorArgs {
-    /// The session folder, where `exit.json` goes.
+    /// The session folder, where `exit.json` (and the output files) go.
     pub dir: PathBuf,
     /// Time between SIGTERM and SIGKILL when stopping.
     pub grace: Duration,
+    /// Where the program's stdout and stderr go: inherited from the
+    /// supervisor (`Log`), or split into files (`Split`, `--split-output`).
+    pub output: OutputMode,
     /// The IDE program.
     pub program: PathBuf,
     /// The IDE's arguments.
@@ -47,7 +60,7 @@ pub struct SupervisorArgs {
 
 impl SupervisorArgs {
     /// Parses the arguments that follow `session-run`:
-    /// `--dir D --grace-ms N -- PROGRAM [ARGS...]`.
+    /// `--dir D --grace-ms N [--split-output] -- PROGRAM [ARGS...]`.
     pub fn parse(argv: &[String]) -> Result<SupervisorArgs, LaunchError> {
         let usage = |what: &str| LaunchError::Usage(what.to_owned());
         let split = argv
@@ -55,9 +68,13 @@ impl SupervisorArgs {
             .position(|a| a == "--")
             .ok_or_else(|| usage("missing `--`"))?;
         let (options, command) = (&argv[..split], &argv[split + 1..]);
-        let (mut dir, mut grace) = (None, None);
+        let (mut dir, mut grace, mut output) = (None, None, OutputMode::Log);
         let mut options = options.iter();
         while let Some(option) = options.next() {
+            if option == SPLIT_FLAG {
+                output = OutputMode::Split;
+                continue;
+            }
             let value = options
                 .next()
                 .ok_or_else(|| usage("an option lacks its value"))?;
@@ -78,6 +95,7 @@ impl SupervisorArgs {
         Ok(SupervisorArgs {
             dir: dir.ok_or_else(|| usage("missing --dir"))?,
             grace: grace.ok_or_else(|| usage("missing --grace-ms"))?,
+            output,
             program: PathBuf::from(program),
             args: args.to_vec(),
         })
@@ -117,7 +135,8 @@ pub fn run(args: SupervisorArgs) -> i32 {
     }
 }
 
-/// Starts the IDE, waits for it or for a stop request, records how it ended.
+/// Starts the IDE, waits for it or for a stop request, drains its output
+/// (split mode), records how it ended.
 async fn supervise(args: SupervisorArgs) -> i32 {
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
@@ -130,43 +149,75 @@ async fn supervise(args: SupervisorArgs) -> i32 {
         }
     };
     say(&format!("starting {}", args.program.display()));
-    let spawned = Command::new(&args.program)
-        .args(&args.args)
-        .stdin(Stdio::null())
-        .spawn();
-    let mut child = match spawned {
+    let not_started = ExitRecord {
+        code: Some(NOT_STARTED),
+        signal: None,
+    };
+    let sinks = match args.output {
+        OutputMode::Log => None,
+        OutputMode::Split => match split::Sinks::create(&args.dir) {
+            Ok(sinks) => Some(sinks),
+            Err(error) => {
+                say(&format!("cannot create the output files: {error}"));
+                return finish(&args.dir, not_started);
+            }
+        },
+    };
+    let mut command = Command::new(&args.program);
+    command.args(&args.args).stdin(Stdio::null());
+    if sinks.is_some() {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) => {
             say(&format!("cannot start {}: {error}", args.program.display()));
-            return finish(
-                &args.dir,
-                ExitRecord {
-                    code: Some(NOT_STARTED),
-                    signal: None,
-                },
-            );
+            return finish(&args.dir, not_started);
         }
     };
     say(&format!("IDE started, pid {}", child.id().unwrap_or(0)));
-    let status = tokio::select! {
-        status = child.wait() => status,
-        _ = term.recv() => shutdown(&mut child, args.grace, "SIGTERM").await,
-        _ = int.recv() => shutdown(&mut child, args.grace, "SIGINT").await,
+    let drain = sinks.map(|sinks| split::Drain::start(&mut child, sinks));
+    let (status, stop_asked) = wait_or_stop(&mut child, &mut term, &mut int, args.grace).await;
+    let record = ended(status);
+    if let Some(drain) = drain {
+        let deadline = stop_asked.map(|asked| asked + args.grace);
+        drain
+            .finish(&mut term, &mut int, args.grace, deadline)
+            .await;
+    }
+    finish(&args.dir, record)
+}
+
+/// Waits for the IDE to end, or stops it on SIGTERM or SIGINT; also says
+/// when a stop was asked.
+async fn wait_or_stop(
+    child: &mut Child,
+    term: &mut SignalStream,
+    int: &mut SignalStream,
+    grace: Duration,
+) -> (io::Result<ExitStatus>, Option<Instant>) {
+    let cause = tokio::select! {
+        status = child.wait() => return (status, None),
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     };
+    let asked = Instant::now();
+    (shutdown(child, grace, cause).await, Some(asked))
+}
+
+/// Says how the IDE ended; its exit record.
+fn ended(status: io::Result<ExitStatus>) -> ExitRecord {
     match status {
         Ok(status) => {
             say(&format!("IDE ended: {status}"));
-            finish(&args.dir, ExitRecord::from(status))
+            ExitRecord::from(status)
         }
         Err(error) => {
             say(&format!("cannot wait for the IDE: {error}"));
-            finish(
-                &args.dir,
-                ExitRecord {
-                    code: None,
-                    signal: None,
-                },
-            )
+            ExitRecord {
+                code: None,
+                signal: None,
+            }
         }
     }
 }

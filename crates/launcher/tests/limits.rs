@@ -11,7 +11,8 @@ use tokio::sync::Mutex;
 
 use atelier_core::Session;
 use atelier_launcher::{
-    connect_unix, Backend, Cgroups, LaunchError, LaunchSpec, Limits, LocalBackend, Probe,
+    connect_unix, Backend, Cgroups, LaunchError, LaunchSpec, Limits, LocalBackend, OutputMode,
+    Probe,
 };
 use atelier_os::process::pids_with_env;
 use support::{handle_field, require_root, Fixture};
@@ -300,6 +301,7 @@ async fn file_paths_outside_the_session_folder_are_refused_before_anything_runs(
             grace: Duration::from_secs(1),
             limits: None,
             files: vec![(PathBuf::from(bad), "x".to_owned())],
+            output: OutputMode::Log,
         };
         let error = backend.launch(&session, &spec).await.unwrap_err();
         assert!(

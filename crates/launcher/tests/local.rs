@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use atelier_launcher::{connect_unix, Backend, Endpoint, LaunchError, LocalBackend, Probe};
+use atelier_launcher::{
+    connect_unix, Backend, Endpoint, LaunchError, LocalBackend, OutputMode, Probe,
+};
 use atelier_os::process::{is_alive, pids_with_env, ProcessInfo};
 use atelier_os::{Account, Signal};
 use support::{handle_field, require_root, Fixture};
@@ -270,6 +272,7 @@ async fn a_socket_path_over_the_limit_is_refused_before_anything_runs() {
         grace: Duration::from_secs(1),
         limits: None,
         files: Vec::new(),
+        output: OutputMode::Log,
     };
     let error = backend.launch(&session, &spec).await.unwrap_err();
     assert!(

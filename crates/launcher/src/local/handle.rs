@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use atelier_core::Session;
 use serde::{Deserialize, Serialize};
 
-use crate::LaunchError;
+use crate::{LaunchError, OutputMode};
 
 /// Where a local session runs. Stored as JSON text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,9 @@ pub(crate) struct Handle {
     /// The session's cgroup, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cgroup: Option<CgroupRecord>,
+    /// Where the program's output goes; absent means `log` (older handles).
+    #[serde(default, skip_serializing_if = "OutputMode::is_log")]
+    pub(crate) output: OutputMode,
 }
 
 /// Where a session's cgroup is, so that a restarted server (which may itself
@@ -87,6 +90,14 @@ mod tests {
             json.contains(r#""limits":"cgroup v1: 200M memory""#),
             "{json}"
         );
+        assert!(!json.contains("output"), "{json}");
         assert_eq!(serde_json::from_str::<Handle>(&json).unwrap(), limited);
+        let split = Handle {
+            output: OutputMode::Split,
+            ..limited
+        };
+        let json = split.to_json();
+        assert!(json.contains(r#""output":"split""#), "{json}");
+        assert_eq!(serde_json::from_str::<Handle>(&json).unwrap(), split);
     }
 }

@@ -1,6 +1,7 @@
-//! Starting a local session: its folder, its log and the caller's files, its
-//! limits (see `confine`), and the supervisor process running as the
-//! session's account with a clean environment.
+//! Starting a local session: its folder, its log (`ide.log`, or
+//! `supervisor.log` for split output) and the caller's files, its limits (see
+//! `confine`), and the supervisor process running as the session's account
+//! with a clean environment.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -15,11 +16,10 @@ use tokio::process::Command;
 
 use super::handle::Handle;
 use super::{confine, files, SESSION_MARKER};
-use crate::supervisor::EXIT_FILE;
-use crate::{LaunchError, LaunchSpec};
+use crate::output::{COMBINED_FILE, LOG_FILE, STDERR_FILE, STDOUT_FILE, SUPERVISOR_LOG_FILE};
+use crate::supervisor::{EXIT_FILE, SPLIT_FLAG};
+use crate::{LaunchError, LaunchSpec, OutputMode};
 
-/// The IDE's log, also the supervisor's stderr.
-pub(crate) const LOG_FILE: &str = "ide.log";
 /// The IDE's unix socket.
 pub(crate) const SOCKET_FILE: &str = "ide.sock";
 /// A socket path must be shorter than this (`sun_path` is 108 bytes with its NUL).
@@ -40,7 +40,16 @@ pub(crate) fn launch(
     spec: &LaunchSpec,
     cgroups: &Result<Cgroups, String>,
 ) -> Result<String, LaunchError> {
-    let reserved = [LOG_FILE, SOCKET_FILE, EXIT_FILE, EXIT_TEMP_FILE];
+    let reserved = [
+        LOG_FILE,
+        SOCKET_FILE,
+        EXIT_FILE,
+        EXIT_TEMP_FILE,
+        SUPERVISOR_LOG_FILE,
+        STDOUT_FILE,
+        STDERR_FILE,
+        COMBINED_FILE,
+    ];
     if let Some((path, _)) = spec
         .files
         .iter()
@@ -92,6 +101,7 @@ pub(crate) fn launch(
         ready_path: spec.ready_path.clone(),
         limits: plan.text,
         cgroup: plan.record,
+        output: spec.output,
     };
     tracing::info!(
         session_id = %session.id,
@@ -103,8 +113,9 @@ pub(crate) fn launch(
     Ok(handle.to_json())
 }
 
-/// Creates `dir` (0700), `dir/ide.log` (0600) and the spec's files, all owned
-/// by the session's account at the end; returns the open log. The folder is
+/// Creates `dir` (0700), the supervisor's log (0600: `ide.log`, or
+/// `supervisor.log` for split output) and the spec's files, all owned by the
+/// session's account at the end; returns the open log. The folder is
 /// handed to the user only once they exist, so the user never races their
 /// creation.
 fn prepare_dir(dir: &Path, session: &Session, spec: &LaunchSpec) -> Result<File, LaunchError> {
@@ -121,7 +132,10 @@ fn prepare_dir(dir: &Path, session: &Session, spec: &LaunchSpec) -> Result<File,
                 io_error(session, "cannot create", dir)(source)
             }
         })?;
-    let log_path = dir.join(LOG_FILE);
+    let log_path = dir.join(match spec.output {
+        OutputMode::Log => LOG_FILE,
+        OutputMode::Split => SUPERVISOR_LOG_FILE,
+    });
     let log = OpenOptions::new()
         .append(true)
         .create_new(true)
@@ -159,7 +173,8 @@ fn io_error(
     }
 }
 
-/// Spawns `<supervisor> session-run --dir D --grace-ms N -- program args...`
+/// Spawns `<supervisor> session-run --dir D --grace-ms N [--split-output] --
+/// program args...`
 /// as the account and returns its pid and start time. A task reaps it.
 fn spawn_supervisor(
     dir: &Path,
@@ -181,6 +196,7 @@ fn spawn_supervisor(
         .arg(dir)
         .arg("--grace-ms")
         .arg(spec.grace.as_millis().to_string())
+        .args((spec.output == OutputMode::Split).then_some(SPLIT_FLAG))
         .arg("--")
         .arg(&spec.program)
         .args(substitute(&spec.args, socket, dir))

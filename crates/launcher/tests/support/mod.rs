@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use atelier_core::{Session, SessionId, SessionKind, SessionState, Timestamp, UserName};
-use atelier_launcher::{Backend, Cgroups, LaunchSpec, LocalBackend, Probe};
+use atelier_launcher::{Backend, Cgroups, LaunchSpec, LocalBackend, OutputMode, Probe};
 use atelier_os::process::ProcessInfo;
 use atelier_os::Account;
 
@@ -191,6 +191,7 @@ impl Fixture {
             grace: Duration::from_secs(2),
             limits: None,
             files: Vec::new(),
+            output: OutputMode::Log,
         }
     }
 
