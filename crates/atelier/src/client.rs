@@ -61,10 +61,10 @@ pub(crate) enum SessionCommand {
 pub(crate) struct Api {
     /// Server URL (http only).
     #[arg(long, env = "ATELIER_SERVER", default_value = "http://127.0.0.1:8787")]
-    server: String,
+    pub(crate) server: String,
     /// API token (`atelier token create`).
     #[arg(long, env = "ATELIER_TOKEN", hide_env_values = true)]
-    token: String,
+    pub(crate) token: String,
 }
 
 pub(crate) fn run(command: SessionCommand) -> anyhow::Result<()> {
@@ -184,7 +184,12 @@ fn print_table(sessions: &[Value]) {
 }
 
 /// One API call; a non-2xx answer becomes an error with the server's message.
-async fn call(api: &Api, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+pub(crate) async fn call(
+    api: &Api,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     if !api.server.starts_with("http://") {
         bail!("--server must be an http:// URL (this client does not speak HTTPS yet)");
     }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod client;
+mod job_client;
 mod serve;
 mod settings;
 mod tls;
@@ -58,6 +59,9 @@ enum Command {
     /// Lists, starts and stops sessions through the REST API.
     #[command(subcommand)]
     Session(client::SessionCommand),
+    /// Submits, follows and cancels background jobs through the REST API.
+    #[command(subcommand)]
+    Job(job_client::JobCommand),
     /// Supervises one session's IDE (started by the server; not for people).
     #[command(name = "session-run", hide = true)]
     SessionRun(SupervisorCli),
@@ -69,6 +73,9 @@ struct SupervisorCli {
     dir: PathBuf,
     #[arg(long)]
     grace_ms: u64,
+    /// Keep the program's stdout and stderr apart, in files (jobs).
+    #[arg(long)]
+    split_output: bool,
     #[arg(required = true, last = true)]
     command: Vec<String>,
 }
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Command::Token(command) => admin::token(command),
         Command::Config(command) => admin::config(command),
         Command::Session(command) => client::run(command),
+        Command::Job(command) => job_client::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,6 +106,11 @@ fn run_supervisor(args: SupervisorCli) -> ExitCode {
     let code = atelier_launcher::supervisor::run(atelier_launcher::supervisor::SupervisorArgs {
         dir: args.dir,
         grace: std::time::Duration::from_millis(args.grace_ms),
+        output: if args.split_output {
+            atelier_launcher::OutputMode::Split
+        } else {
+            atelier_launcher::OutputMode::Log
+        },
         program,
         args: command.collect(),
     });

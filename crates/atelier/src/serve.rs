@@ -38,7 +38,7 @@ async fn serve(settings: Settings, listen: Option<SocketAddr>) -> anyhow::Result
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating the data folder {}", settings.data_dir.display()))?;
     let store = open_store(&settings).await?;
-    let sessions = session_manager(&settings, Arc::clone(&store))?;
+    let sessions = session_manager(&settings, Arc::clone(&store), listen)?;
     sessions.spawn_watcher();
     let login = login_service(&settings, store).await?;
     let web = WebSettings {
@@ -83,6 +83,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 fn session_manager(
     settings: &Settings,
     store: Arc<dyn Store>,
+    listen: SocketAddr,
 ) -> anyhow::Result<Arc<SessionManager>> {
     let backend = LocalBackend::new(&settings.data_dir).context("preparing the local launcher")?;
     let catalog = Catalog::from_config(&settings.config);
@@ -104,6 +105,10 @@ fn session_manager(
         run_as,
         lifetime: lifetime_rules(sessions),
         profiles: Profiles::from_config(&settings.config.profile),
+        keep_jobs: Duration::from_secs_f64(
+            settings.config.jobs.keep_days.unwrap_or(7.0) * 86_400.0,
+        ),
+        api_url: Some(api_url(listen, settings.config.tls.is_some())),
         languages: discover_languages(&settings.config),
     };
     Ok(SessionManager::new(
@@ -112,6 +117,19 @@ fn session_manager(
         Arc::new(catalog),
         manager,
     ))
+}
+
+/// The URL sessions on this node use to reach the API: the listen address,
+/// with a wildcard address replaced by loopback.
+fn api_url(listen: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv6() => "[::1]".to_owned(),
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("{scheme}://{host}:{}", listen.port())
 }
 
 /// Finds the Python and R versions (runs each interpreter once, about a second).

@@ -13,7 +13,7 @@ mod values;
 pub use error::ConfigError;
 pub use model::{
     AuthConfig, AuthProvider, ClusterConfig, Config, CustomKind, IdeConfig, IdePath,
-    InterpreterConfig, LanguagesConfig, ProfileConfig, SessionsConfig, TlsConfig,
+    InterpreterConfig, JobsConfig, LanguagesConfig, ProfileConfig, SessionsConfig, TlsConfig,
 };
 pub use values::{ByteSize, ListenAddr};
 

@@ -54,6 +54,18 @@ pub struct Config {
     /// Where Python and R installations are discovered.
     #[serde(default)]
     pub languages: LanguagesConfig,
+    /// Background jobs.
+    #[serde(default)]
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]`: background jobs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Days an ended job and its output are kept before they are removed.
+    /// Default 7; fractions allowed (e.g. 0.5).
+    pub keep_days: Option<f64>,
 }
 
 /// `[languages]`: discovery of Python and R installations, in addition to
@@ -252,6 +264,16 @@ impl Config {
         }
         for kind in &self.kind {
             self.check_kind(origin, kind)?;
+        }
+        if self
+            .jobs
+            .keep_days
+            .is_some_and(|days| !(0.0..=36500.0).contains(&days))
+        {
+            return Err(ConfigError::general(
+                origin,
+                "jobs.keep_days must be between 0 and 36500",
+            ));
         }
         for profile in &self.profile {
             if profile

@@ -6,12 +6,14 @@
 
 mod error;
 mod id;
+mod job;
 mod session;
 mod time;
 mod user;
 
 pub use error::InvalidInput;
 pub use id::SessionId;
+pub use job::{Job, JobId, JobState, NewJob};
 pub use session::{NewSession, Session, SessionKind, SessionState};
 pub use time::Timestamp;
 pub use user::{Role, User, UserName};

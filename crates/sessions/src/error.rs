@@ -41,6 +41,23 @@ pub enum SessionError {
         /// What the caller can do instead.
         hint: &'static str,
     },
+    /// No such job, or not one the caller may see.
+    #[error("job {0} not found")]
+    JobNotFound(atelier_core::JobId),
+    /// The job has already ended.
+    #[error("job {id} has already ended ({state})")]
+    JobEnded {
+        /// The job.
+        id: atelier_core::JobId,
+        /// Its state.
+        state: atelier_core::JobState,
+    },
+    /// The job is still pending or running.
+    #[error("job {0} is still running; cancel it first")]
+    JobRunning(atelier_core::JobId),
+    /// The backend failed.
+    #[error("launcher: {0}")]
+    Launch(#[from] atelier_launcher::LaunchError),
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] atelier_store::StoreError),

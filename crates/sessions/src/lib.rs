@@ -11,6 +11,7 @@
 mod catalog;
 mod error;
 mod ides;
+mod jobs;
 pub mod languages;
 mod lifetime;
 mod manager;

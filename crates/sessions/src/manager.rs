@@ -7,9 +7,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use atelier_core::{NewSession, Session, SessionId, SessionState, Timestamp, User, UserName};
-use atelier_launcher::{Backend, LaunchSpec};
+use atelier_launcher::{Backend, LaunchSpec, OutputMode};
 use atelier_os::Account;
-use atelier_store::{AuditEvent, SessionChange, SessionFilter, Store};
+use atelier_store::{ApiToken, AuditEvent, SessionChange, SessionFilter, Store};
 use base64::Engine;
 use rand::RngCore;
 use tokio::sync::broadcast;
@@ -53,6 +53,11 @@ pub struct ManagerSettings {
     pub lifetime: LifetimeRules,
     /// Resource profiles.
     pub profiles: Profiles,
+    /// How long ended jobs are kept, with their output.
+    pub keep_jobs: Duration,
+    /// The API's URL as seen from this node's sessions (`ATELIER_SERVER`),
+    /// so that `atelier job submit` works inside a session. None: not offered.
+    pub api_url: Option<String>,
     /// Python and R versions.
     pub languages: Languages,
 }
@@ -66,6 +71,15 @@ pub enum SessionEvent {
     Removed {
         /// The removed session.
         id: SessionId,
+        /// Its owner.
+        user: UserName,
+    },
+    /// A job was submitted or changed state; carries the new record.
+    JobChanged(Box<atelier_core::Job>),
+    /// A job's record was removed.
+    JobRemoved {
+        /// The removed job.
+        id: atelier_core::JobId,
         /// Its owner.
         user: UserName,
     },
@@ -309,7 +323,7 @@ impl SessionManager {
         Ok(())
     }
 
-    fn account_for(&self, user: &UserName) -> Result<Account, SessionError> {
+    pub(crate) fn account_for(&self, user: &UserName) -> Result<Account, SessionError> {
         match &self.settings.run_as {
             RunAs::ServerAccount(account) => Ok(account.clone()),
             RunAs::EachUser { min_uid } => match Account::lookup(user.as_str())? {
@@ -382,6 +396,7 @@ impl SessionManager {
         };
         let mut files = std::mem::take(&mut command.files);
         files.extend(plan.apply(&session.kind, &mut command));
+        command.env.extend(self.session_api_access(&session).await);
         let spec = LaunchSpec {
             account,
             program: command.program,
@@ -392,6 +407,7 @@ impl SessionManager {
             grace: self.settings.stop_grace,
             limits: plan.limits(),
             files,
+            output: OutputMode::Log,
         };
         match self.backend.launch(&session, &spec).await {
             Ok(handle) => {
@@ -473,6 +489,9 @@ impl SessionManager {
             return Ok(None);
         };
         info!(session_id = %id, user = %updated.user, state = %updated.state, "session state changed");
+        if updated.state.is_terminal() || updated.state == SessionState::Lost {
+            self.revoke_session_token(id).await;
+        }
         if updated.state == SessionState::Running {
             let route = Arc::new(self.route_for(updated.clone()));
             self.routes
@@ -484,6 +503,37 @@ impl SessionManager {
         }
         self.announce(SessionEvent::Changed(Box::new(updated.clone())));
         Ok(Some(updated))
+    }
+
+    /// `ATELIER_SERVER` and a fresh `ATELIER_TOKEN` for the session's user,
+    /// revoked when the session ends (see [`Self::revoke_session_token`]).
+    async fn session_api_access(&self, session: &Session) -> Vec<(String, String)> {
+        let Some(url) = &self.settings.api_url else {
+            return Vec::new();
+        };
+        let token = atelier_auth::new_api_token();
+        let record = ApiToken {
+            id: session_token_id(&session.id),
+            user: session.user.clone(),
+            hash: atelier_auth::hash_token(&token),
+            label: format!("session {}", session.id),
+            created_at: Timestamp::now(),
+            last_used_at: None,
+        };
+        if let Err(error) = self.store.insert_api_token(&record).await {
+            warn!(session_id = %session.id, %error, "could not create the session's API token");
+            return Vec::new();
+        }
+        vec![
+            ("ATELIER_SERVER".into(), url.clone()),
+            ("ATELIER_TOKEN".into(), token),
+        ]
+    }
+
+    async fn revoke_session_token(&self, id: &SessionId) {
+        if let Err(error) = self.store.delete_api_token(&session_token_id(id)).await {
+            warn!(session_id = %id, %error, "could not revoke the session's API token");
+        }
     }
 
     fn forget_route(&self, id: &SessionId) {
@@ -507,6 +557,10 @@ impl SessionManager {
             warn!(session_id = %session.id, %error, "could not write audit event");
         }
     }
+}
+
+fn session_token_id(id: &SessionId) -> String {
+    format!("session-{id}")
 }
 
 fn new_secret() -> String {

@@ -17,6 +17,10 @@ use crate::manager::SessionManager;
 const FAST_TICK: Duration = Duration::from_millis(200);
 /// Every this many fast ticks, running and lost sessions are checked too.
 const SLOW_EVERY: u32 = 10;
+/// Every this many fast ticks, running jobs are checked.
+const JOB_EVERY: u32 = 2;
+/// Old jobs are pruned at least this often (in fast ticks: a minute).
+const PRUNE_EVERY_MAX: u32 = 300;
 /// Log lines quoted in a failure reason.
 const REASON_LOG_LINES: usize = 12;
 
@@ -26,6 +30,7 @@ impl SessionManager {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             this.recover().await;
+            this.recover_jobs().await;
             let mut tick = 0u32;
             loop {
                 tokio::time::sleep(FAST_TICK).await;
@@ -40,8 +45,23 @@ impl SessionManager {
                     &[SessionState::Starting]
                 };
                 this.check_all(states).await;
+                if tick.is_multiple_of(JOB_EVERY) {
+                    this.check_jobs().await;
+                }
+                if tick.is_multiple_of(this.prune_every()) {
+                    this.prune_jobs().await;
+                }
             }
         })
+    }
+
+    /// How often old jobs are pruned, in fast ticks: every minute, or twice
+    /// per keep period when that is shorter.
+    fn prune_every(&self) -> u32 {
+        let half_keep = self.settings.keep_jobs.as_millis() / 2 / FAST_TICK.as_millis();
+        u32::try_from(half_keep)
+            .unwrap_or(u32::MAX)
+            .clamp(5, PRUNE_EVERY_MAX)
     }
 
     /// After a restart: finish what the previous process left half done.

@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod events;
+pub(crate) mod jobs;
 pub(crate) mod kinds;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -13,6 +14,7 @@ use axum::Router;
 
 use crate::{ApiError, AppState};
 
+pub(crate) use jobs::{JobList, JobView};
 pub(crate) use kinds::KindsView;
 pub(crate) use sessions::{SessionList, SessionView};
 pub(crate) use users::UserList;
@@ -30,6 +32,10 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         )
         .route("/sessions/{id}/stop", post(sessions::stop))
         .route("/sessions/{id}/log", get(sessions::log))
+        .route("/jobs", get(jobs::list).post(jobs::create))
+        .route("/jobs/{id}", get(jobs::get_one).delete(jobs::remove))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/jobs/{id}/output", get(jobs::output))
         .route("/events", get(events::events))
         .route("/users", get(users::list))
         .route("/openapi.json", get(crate::openapi::serve))

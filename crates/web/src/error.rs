@@ -103,6 +103,11 @@ impl From<SessionError> for ApiError {
             SessionError::WrongState { .. } => {
                 Self::new(StatusCode::CONFLICT, "wrong_state", message)
             }
+            SessionError::JobNotFound(_) => Self::not_found("job"),
+            SessionError::JobEnded { .. } | SessionError::JobRunning(_) => {
+                Self::new(StatusCode::CONFLICT, "wrong_state", message)
+            }
+            SessionError::Launch(cause) => Self::internal(cause),
             SessionError::Store(cause) => Self::internal(cause),
             SessionError::Os(cause) => Self::internal(cause),
         }

@@ -28,7 +28,14 @@ use crate::api;
         api::events::events,
         api::users::list,
     ),
-    components(schemas(api::SessionView, api::SessionList, api::KindsView, api::UserList))
+    components(schemas(
+        api::SessionView,
+        api::SessionList,
+        api::KindsView,
+        api::UserList,
+        api::JobView,
+        api::JobList
+    ))
 )]
 struct ApiDoc;
 

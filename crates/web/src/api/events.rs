@@ -12,10 +12,12 @@ use futures_util::Stream;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
+use super::jobs::JobView;
 use super::sessions::{ListQuery, SessionView};
 use crate::{ApiError, AppState, Caller};
 
-/// Streams `session` events (a session record) and `session-removed` events (`{id}`).
+/// Streams `session` and `job` events (a record) and `session-removed` and
+/// `job-removed` events (`{id}`).
 #[utoipa::path(get, path = "/api/v1/events", params(ListQuery), responses((status = 200, description = "text/event-stream")))]
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
@@ -51,6 +53,18 @@ pub(crate) async fn events(
                     Event::default()
                         .event("session-removed")
                         .data(data.to_string()),
+                )
+            }
+            SessionEvent::JobChanged(job) => {
+                let owner = job.user.clone();
+                let view = JobView::from(*job);
+                (owner, Event::default().event("job").json_data(view).ok()?)
+            }
+            SessionEvent::JobRemoved { id, user } => {
+                let data = serde_json::json!({ "id": id });
+                (
+                    user,
+                    Event::default().event("job-removed").data(data.to_string()),
                 )
             }
         };
