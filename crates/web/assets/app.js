@@ -1,8 +1,9 @@
 // Atelier's shared browser helpers, loaded by every page before its own
 // script: the JSON API client (CSRF header, error parsing, 401 redirect),
 // safe DOM building (textContent only, never innerHTML with server data),
-// time formatting, screen-reader announcements, the page header and the
-// live event stream. Everything hangs off one global, `Atelier`.
+// time formatting, session and job state badges, screen-reader announcements,
+// the page header and the live event stream. Everything hangs off one
+// global, `Atelier`.
 'use strict';
 
 const Atelier = (() => {
@@ -208,6 +209,51 @@ const Atelier = (() => {
     return el('span', { class: 'badge', dataset: { state }, text: STATE_LABELS[state] || state });
   }
 
+  // ---- jobs ----
+
+  const JOB_STATE_LABELS = {
+    pending: 'Pending',
+    running: 'Running',
+    finished: 'Finished',
+    failed: 'Failed',
+    canceled: 'Canceled',
+  };
+
+  /** True while a job may still run (and so can be canceled). */
+  function isJobActive(state) {
+    return state === 'pending' || state === 'running';
+  }
+
+  /** A job's state badge: text plus a shape, never colour alone. */
+  function jobBadge(state) {
+    return el('span', { class: 'badge', dataset: { state }, text: JOB_STATE_LABELS[state] || state });
+  }
+
+  /**
+   * How long a job ran: ticking (see `refreshTimes`) while it runs, fixed once
+   * it ended, "not started" before it started.
+   */
+  function jobDuration(job) {
+    const start = parseTime(job.started_at);
+    if (!start) {
+      return el('span', { class: 'muted' }, el('span', { 'aria-hidden': 'true', text: '—' }),
+        el('span', { class: 'visually-hidden', text: 'not started' }));
+    }
+    const end = parseTime(job.ended_at);
+    if (end) return el('span', { class: 'duration', text: elapsed(start, end.getTime()) });
+    if (!isJobActive(job.state)) return el('span', { class: 'muted', text: 'unknown' });
+    return el('span', {
+      class: 'elapsed', dataset: { elapsedSince: job.started_at }, text: elapsed(start),
+    });
+  }
+
+  /** An argument vector as one line, quoting the arguments a shell would split. */
+  function commandLine(argv) {
+    return (argv || []).map((arg) => (/^[\w@%+=:,./-]+$/.test(arg)
+      ? arg
+      : `'${arg.replace(/'/g, "'\\''")}'`)).join(' ');
+  }
+
   // ---- page chrome ----
 
   /** Says `text` to screen readers through the page's polite live region. */
@@ -242,7 +288,9 @@ const Atelier = (() => {
   /**
    * Follows the server's event stream. Handlers: `onOpen` (on every
    * (re)connect: refresh the full list there), `onSession(session)`,
-   * `onRemoved(id)`, `onStatus('live' | 'reconnecting')`. EventSource retries
+   * `onRemoved(id)`, `onStatus('live' | 'reconnecting')`, and `events`, an
+   * object of further handlers by event name (`{ job: (data) => … }`) that
+   * get the parsed data. EventSource retries
    * by itself; when it gives up (e.g. the login expired) this checks the
    * login, which redirects on 401, and reconnects after a pause.
    */
@@ -270,6 +318,12 @@ const Atelier = (() => {
         const data = parseEventData(event);
         if (data && data.id) handlers.onRemoved(data.id);
       });
+      for (const [name, handler] of Object.entries(handlers.events || {})) {
+        source.addEventListener(name, (event) => {
+          const data = parseEventData(event);
+          if (data) handler(data);
+        });
+      }
     };
     connect();
     return () => source && source.close();
@@ -301,7 +355,7 @@ const Atelier = (() => {
 
   return {
     api, loadMe, toLogin, el, icon, parseTime, relativeTime, elapsed, timeEl,
-    refreshTimes, STATE_LABELS, isActive, isEnded, stateBadge, announce,
-    setupHeader, liveEvents, safeNext,
+    refreshTimes, STATE_LABELS, isActive, isEnded, stateBadge, JOB_STATE_LABELS,
+    isJobActive, jobBadge, jobDuration, commandLine, announce, setupHeader, liveEvents, safeNext,
   };
 })();

@@ -1,7 +1,9 @@
-// The home page: the signed-in user's sessions as cards, kept current by the
-// server's event stream, with Open / Stop / Remove / Show log actions. A
-// session started from this page opens in a new tab once it runs, if the
-// browser allows pop-ups; otherwise its Open button is highlighted.
+// The home page: the Sessions and Jobs tabs. This file runs the Sessions
+// tab (the signed-in user's sessions as cards, kept current by the server's
+// event stream, with Open / Stop / Remove / Show log actions) and hands job
+// events to the Jobs tab (jobs.js). A session started from this page opens
+// in a new tab once it runs, if the browser allows pop-ups; otherwise its
+// Open button is highlighted.
 'use strict';
 
 (() => {
@@ -304,6 +306,7 @@
   }
 
   async function start() {
+    Tabs.setup(document.querySelector('[role="tablist"]'));
     try {
       me = await Atelier.loadMe();
     } catch (error) {
@@ -315,12 +318,13 @@
     $('new-session').addEventListener('click', () => NewSessionDialog.open());
     // Labels and icons of the cards come from the catalog; load it early.
     await NewSessionDialog.ensureCatalog().catch(() => {});
-    await refresh();
+    await Promise.all([refresh(), JobsPanel.setup(me)]);
     Atelier.liveEvents('/api/v1/events', {
-      onOpen: refresh,
+      onOpen: () => Promise.all([refresh(), JobsPanel.refresh()]),
       onStatus: setConnection,
       onSession: (s) => upsert(s, true),
       onRemoved: forget,
+      events: { job: JobsPanel.onJob, 'job-removed': JobsPanel.onRemoved },
     });
     setInterval(() => Atelier.refreshTimes(list), 1000);
   }

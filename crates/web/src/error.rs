@@ -107,6 +107,9 @@ impl From<SessionError> for ApiError {
             SessionError::JobEnded { .. } | SessionError::JobRunning(_) => {
                 Self::new(StatusCode::CONFLICT, "wrong_state", message)
             }
+            SessionError::Launch(atelier_launcher::LaunchError::NoOutput { .. }) => {
+                Self::not_found("output")
+            }
             SessionError::Launch(cause) => Self::internal(cause),
             SessionError::Store(cause) => Self::internal(cause),
             SessionError::Os(cause) => Self::internal(cause),

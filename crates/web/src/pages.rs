@@ -15,7 +15,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const SCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// Every embedded file: name, content type, content.
-const ASSETS: [(&str, &str, &str); 9] = [
+const ASSETS: [(&str, &str, &str); 14] = [
     ("login.html", HTML, include_str!("../assets/login.html")),
     ("home.html", HTML, include_str!("../assets/home.html")),
     ("admin.html", HTML, include_str!("../assets/admin.html")),
@@ -33,6 +33,19 @@ const ASSETS: [(&str, &str, &str); 9] = [
         include_str!("../assets/new-session.js"),
     ),
     ("admin.js", SCRIPT, include_str!("../assets/admin.js")),
+    (
+        "jobs.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/jobs.css"),
+    ),
+    ("tabs.js", SCRIPT, include_str!("../assets/tabs.js")),
+    ("new-job.js", SCRIPT, include_str!("../assets/new-job.js")),
+    (
+        "job-output.js",
+        SCRIPT,
+        include_str!("../assets/job-output.js"),
+    ),
+    ("jobs.js", SCRIPT, include_str!("../assets/jobs.js")),
 ];
 
 /// Pages allow only their own scripts, styles and API.

@@ -249,12 +249,14 @@ fn command_line(
         Some("R" | "r") => Some(rscript(r)?),
         Some("sh") => Some("/bin/bash".to_owned()),
         _ if as_user(account, &["-x", script]) => None,
-        _ => return Err(invalid(
-            "script",
-            format!(
+        _ => {
+            return Err(invalid(
+                "script",
+                format!(
                 "{script} is not executable, and its extension names no interpreter (.py, .R, .sh)"
             ),
-        )),
+            ))
+        }
     };
     let args = request.args.iter().cloned();
     Ok(interpreter
