@@ -87,5 +87,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(pages::router())
         .merge(proxy_route::router())
         .merge(metrics::router())
+        .fallback(|| async { ApiError::not_found("page") })
         .with_state(state)
 }

@@ -116,14 +116,18 @@ fn unauthenticated(request: &Parts) -> Response {
 
 /// Cookie-authenticated requests that change state or open a WebSocket
 /// must come from a page of this origin (the `Origin` host equals `Host`).
-/// A request without `Origin` is not from a cross-site page.
+/// A request without `Origin` is not from a cross-site page; one whose
+/// `Origin` cannot be read is refused (fail closed).
 fn same_origin(method: &Method, headers: &HeaderMap) -> bool {
     let upgrade = headers.contains_key(header::UPGRADE);
     if !upgrade && matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
     };
     let host = headers
         .get(header::HOST)
@@ -250,6 +254,9 @@ mod tests {
         assert!(!same_origin(&Method::POST, &headers));
         assert!(same_origin(&Method::GET, &headers));
         headers.insert(header::UPGRADE, "websocket".parse().unwrap());
+        assert!(!same_origin(&Method::GET, &headers));
+        let unreadable = HeaderValue::from_bytes(b"http://atelier.example:8787\xff").unwrap();
+        headers.insert(header::ORIGIN, unreadable);
         assert!(!same_origin(&Method::GET, &headers));
     }
 }
