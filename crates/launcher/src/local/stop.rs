@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use atelier_core::Session;
 use atelier_os::cgroup::SessionCgroup;
-use atelier_os::process::{is_alive, pids_in_group, pids_with_env, ProcessInfo};
+use atelier_os::process::{
+    is_alive, pids_in_group, pids_with_env, pids_with_env_of_uid, ProcessInfo,
+};
 use atelier_os::signal::{kill, kill_group};
 use atelier_os::Signal;
 
@@ -67,7 +69,15 @@ async fn sweep(
 ) -> Result<(), LaunchError> {
     let deadline = Instant::now() + SWEEP_LIMIT;
     loop {
-        let left = survivors(session, handle, cgroup);
+        // Scanning /proc is blocking work that grows with the machine's
+        // process count: keep it off the server's request threads.
+        let (owned, handle_owned, cgroup_owned) =
+            (session.clone(), handle.cloned(), cgroup.cloned());
+        let left = tokio::task::spawn_blocking(move || {
+            survivors(&owned, handle_owned.as_ref(), cgroup_owned.as_ref())
+        })
+        .await
+        .unwrap_or_default();
         if left.is_empty() {
             return Ok(());
         }
@@ -95,7 +105,14 @@ fn survivors(
     handle: Option<&Handle>,
     cgroup: Option<&SessionCgroup>,
 ) -> Vec<i32> {
-    let mut pids = pids_with_env(SESSION_MARKER, session.id.as_str());
+    // With a handle, only the session uid's environments are read: reading
+    // every process's is what made stopping many sessions slow. A
+    // set-uid child (e.g. passwd) is still found through the session's
+    // cgroup and process group below.
+    let mut pids = match handle {
+        Some(handle) => pids_with_env_of_uid(SESSION_MARKER, session.id.as_str(), handle.uid),
+        None => pids_with_env(SESSION_MARKER, session.id.as_str()),
+    };
     if let Some(handle) = handle.filter(|h| group_is_ours(h)) {
         pids.extend(pids_in_group(handle.pid));
     }
