@@ -29,7 +29,7 @@ impl ConfigError {
             origin: origin.to_owned(),
             line,
             column,
-            message: error.message().to_owned(),
+            message: describe(error.message()),
         }
     }
 
@@ -41,6 +41,16 @@ impl ConfigError {
             column: None,
             message: message.into(),
         }
+    }
+}
+
+/// The parser's message, or a plain one where it gives none (for example a
+/// key with no value at the end of the file).
+fn describe(message: &str) -> String {
+    if message.trim().is_empty() {
+        "a value is missing or malformed here".to_owned()
+    } else {
+        message.to_owned()
     }
 }
 

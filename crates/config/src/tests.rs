@@ -102,3 +102,11 @@ fn byte_sizes_parse_and_print() {
     assert_eq!(ByteSize::parse("2X"), None);
     assert_eq!(ByteSize(2 << 30).to_string(), "2G");
 }
+
+#[test]
+fn a_key_without_a_value_at_the_end_still_says_what_is_wrong() {
+    // Found by the `config` fuzz target: the parser's own message is empty here.
+    let error = Config::parse("c.toml", "listen = \"127.0.0.1:1\"\nname =").unwrap_err();
+    assert_eq!(error.line, Some(2), "{error}");
+    assert!(!error.message.trim().is_empty(), "{error}");
+}
