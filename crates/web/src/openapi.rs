@@ -10,7 +10,7 @@ use crate::api;
 #[openapi(
     info(
         title = "Atelier API",
-        description = "Sessions, logins and kinds of an Atelier server. \
+        description = "Sessions, jobs, logins and kinds of an Atelier server. \
         Authenticate with the login cookie (plus the X-Atelier-CSRF header on changes) or \
         `Authorization: Bearer <token>`."
     ),
@@ -27,6 +27,12 @@ use crate::api;
         api::sessions::log,
         api::events::events,
         api::users::list,
+        api::jobs::list,
+        api::jobs::create,
+        api::jobs::get_one,
+        api::jobs::cancel,
+        api::jobs::remove,
+        api::jobs::output,
     ),
     components(schemas(
         api::SessionView,

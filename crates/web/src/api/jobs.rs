@@ -90,6 +90,7 @@ pub(crate) struct JobQuery {
     #[serde(default)]
     all: bool,
     /// At most this many (default 500).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<u32>,
 }
 
@@ -99,6 +100,7 @@ pub(crate) struct JobQuery {
 pub(crate) struct OutputQuery {
     /// Byte offset to start from (default 0).
     #[serde(default)]
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     offset: u64,
     /// `combined` (default), `stdout` or `stderr`.
     stream: Option<String>,
@@ -119,13 +121,19 @@ pub(crate) async fn list(
             "only administrators can list every job",
         ));
     }
+    if query
+        .limit
+        .is_some_and(|limit| !(1..=5000).contains(&limit))
+    {
+        return Err(ApiError::bad_request("limit must be between 1 and 5000"));
+    }
     let filter = JobFilter {
         user: (!query.all).then(|| caller.user.name.clone()),
         states: query.state.map(|s| vec![s]),
         name_contains: query.name.filter(|n| !n.is_empty()),
         created_after: query.since,
         created_before: query.until,
-        limit: Some(query.limit.unwrap_or(500).min(5000)),
+        limit: Some(query.limit.unwrap_or(500)),
         ..Default::default()
     };
     let jobs = state.sessions.jobs(&filter).await?;
@@ -193,6 +201,9 @@ pub(crate) async fn output(
     Path(id): Path<String>,
     Query(query): Query<OutputQuery>,
 ) -> Result<Response, ApiError> {
+    if i64::try_from(query.offset).is_err() {
+        return Err(ApiError::bad_request("offset is too large"));
+    }
     let job = visible(&state.sessions, &caller, &id).await?;
     let stream = match query.stream.as_deref().unwrap_or("combined") {
         "combined" => OutputStream::Combined,
