@@ -10,7 +10,10 @@
 pub mod http;
 pub mod jupyter;
 pub mod kinds;
+pub mod light;
+pub mod postgres;
 pub mod server;
+pub mod tmpfs;
 pub mod users;
 
 pub use http::{Client, Reply};

@@ -121,6 +121,11 @@ impl Server {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server with SIGKILL (sessions keep running).
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
