@@ -21,7 +21,26 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked -- --test-threads="${ATELIER_TEST_THREADS:-4}" 2>&1 | tee "$log"
-# One closing line for the whole run (cargo ends on a per-binary line).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
-     END { printf "Summary: %d passed, %d failed\n", p, f }' "$log"
+status=0
+# Every step runs even if one before it failed; the summary counts them all.
+step() { "$@" 2>&1 | tee -a "$log" || status=1; }
+load_tests=(--skip two_hundred_users --skip a_thousand_sessions)
+step cargo test --workspace --locked -- --test-threads="${ATELIER_TEST_THREADS:-4}" "${load_tests[@]}"
+say "load tests (alone, so that they measure the server and not each other)"
+step cargo test -p atelier --locked --test load -- --test-threads=1 --nocapture
+say "fuzzing"
+step "$here/fuzz.sh"          # libFuzzer on the parsers, FUZZ_SECONDS (20) per target
+say "schemathesis"
+step "$here/schemathesis.sh"  # generated API requests against a real server, about a minute
+say "browser tests"
+step "$here/browser-tests.sh" # Chromium end to end (tests/browser)
+
+# One closing line for the whole run: cargo's per-binary lines, the
+# "<tool>: N passed, M failed" lines of the scripts, node's "ℹ pass/fail N".
+awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+  /^(fuzz|schemathesis): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+  /^ℹ pass [0-9]+/ { p += $3 }
+  /^ℹ fail [0-9]+/ { f += $3 }
+  END { printf "Summary: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
