@@ -43,6 +43,7 @@ async fn serve(settings: Settings, listen: Option<SocketAddr>) -> anyhow::Result
     let login = login_service(&settings, store).await?;
     let web = WebSettings {
         node: settings.node.clone(),
+        data_dir: settings.data_dir.clone(),
         tls: settings.config.tls.is_some(),
         admins_can_open_sessions: settings
             .config

@@ -11,7 +11,7 @@ mod session;
 mod time;
 mod user;
 
-pub use error::InvalidInput;
+pub use error::{error_chain, InvalidInput};
 pub use id::SessionId;
 pub use job::{Job, JobId, JobState, NewJob};
 pub use session::{NewSession, Session, SessionKind, SessionState};

@@ -1,5 +1,5 @@
-//! Small file-system helpers for ownership and permission bits, with errors
-//! that name the path.
+//! Small file-system helpers for ownership, permission bits and free space,
+//! with errors that name the path.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -26,6 +26,28 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<(), OsError> {
     })
 }
 
+/// Bytes available to unprivileged writers on the file system holding `path`.
+#[allow(unsafe_code)] // statvfs has no safe wrapper in std.
+pub fn free_bytes(path: &Path) -> Result<u64, OsError> {
+    let fail = |source| OsError::Fs {
+        action: "cannot read the free space of",
+        path: path.to_owned(),
+        source,
+    };
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| fail(std::io::Error::from(std::io::ErrorKind::InvalidInput)))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a valid C string and `stat` is written by the call
+    // before it is read, only when the call succeeds.
+    let stat = unsafe {
+        if libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return Err(fail(std::io::Error::last_os_error()));
+        }
+        stat.assume_init()
+    };
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +66,14 @@ mod tests {
             chown(&file, 65534, 65534).unwrap();
             assert_eq!(fs::metadata(&file).unwrap().uid(), 65534);
         }
+    }
+
+    #[test]
+    fn free_space_is_read_and_a_missing_path_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(free_bytes(dir.path()).unwrap() > 0);
+        let error = free_bytes(&dir.path().join("missing")).unwrap_err();
+        assert!(error.to_string().contains("missing"), "{error}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod jobs;
 pub mod languages;
 mod lifetime;
 mod manager;
+mod outage;
 mod plan;
 mod profiles;
 mod watcher;

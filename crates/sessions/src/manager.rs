@@ -18,6 +18,7 @@ use tracing::{info, warn};
 use crate::catalog::{Catalog, Route};
 use crate::languages::Languages;
 use crate::lifetime::LifetimeRules;
+use crate::outage::OutageLog;
 use crate::plan::Plan;
 use crate::profiles::{Profile, Profiles};
 use crate::SessionError;
@@ -94,6 +95,10 @@ pub struct SessionManager {
     events: broadcast::Sender<SessionEvent>,
     /// Running sessions of this node, for the proxy's fast path.
     routes: RwLock<HashMap<SessionId, Arc<Route>>>,
+    /// Store failures of the session watcher, logged once per outage.
+    pub(crate) session_outage: OutageLog,
+    /// Store failures of the job watcher, logged once per outage.
+    pub(crate) job_outage: OutageLog,
 }
 
 impl SessionManager {
@@ -113,6 +118,8 @@ impl SessionManager {
             settings,
             events,
             routes: RwLock::default(),
+            session_outage: OutageLog::default(),
+            job_outage: OutageLog::default(),
         })
     }
 

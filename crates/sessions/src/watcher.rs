@@ -98,9 +98,12 @@ impl SessionManager {
             ..Default::default()
         };
         match self.store.list_sessions(&filter).await {
-            Ok(sessions) => sessions,
+            Ok(sessions) => {
+                self.session_outage.succeeded("sessions");
+                sessions
+            }
             Err(error) => {
-                warn!(%error, "watcher could not list sessions");
+                self.session_outage.failed("sessions", &error);
                 Vec::new()
             }
         }

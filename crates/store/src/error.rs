@@ -113,6 +113,43 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database cannot serve right now but may again soon: no
+    /// connection, the server shutting down, a full disk, a busy or locked
+    /// file, an I/O failure. Callers answer these with "try again later"
+    /// rather than as a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Pool { .. } | Self::Unavailable { .. } => true,
+            Self::Sqlite { source, .. } => sqlite_unavailable(source),
+            Self::Postgres { source, .. } => postgres_unavailable(source),
+            _ => false,
+        }
+    }
+}
+
+fn sqlite_unavailable(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        error.sqlite_error_code(),
+        Some(DiskFull | DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure | ReadOnly)
+    )
+}
+
+fn postgres_unavailable(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    let Some(db) = error.as_db_error() else {
+        // No answer from the server at all: an I/O or connection failure.
+        return std::error::Error::source(error).is_some();
+    };
+    // Connection exceptions (08), insufficient resources such as a full
+    // disk (53), operator intervention such as a shutdown (57P).
+    let code = db.code().code();
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+}
+
 /// A hash or other secret-derived key shortened for messages: the first 8
 /// characters and an ellipsis.
 pub(crate) fn short(key: &str) -> String {

@@ -83,7 +83,34 @@ impl ApiError {
             "internal error; see the server log",
         )
     }
+
+    /// 500 for an error value: the log gets its whole chain of causes.
+    pub fn internal_error(cause: &dyn std::error::Error) -> Self {
+        Self::internal(atelier_core::error_chain(cause))
+    }
+
+    /// A store error: 503 with `Retry-After` when the database cannot serve
+    /// for now (unreachable, disk full, busy), 500 otherwise. The cause,
+    /// with its chain, goes to the log only.
+    pub fn store(error: &atelier_store::StoreError) -> Self {
+        if !error.is_unavailable() {
+            return Self::internal_error(error);
+        }
+        tracing::error!(error = %atelier_core::error_chain(error), "request failed: store unavailable");
+        Self {
+            retry_after: Some(STORE_RETRY_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the server cannot read or save its records right now (database unreachable \
+                 or disk full); try again shortly",
+            )
+        }
+    }
 }
+
+/// What a client is told to wait after a `store_unavailable` answer.
+const STORE_RETRY_SECS: u64 = 5;
 
 impl From<SessionError> for ApiError {
     fn from(error: SessionError) -> Self {
@@ -110,16 +137,16 @@ impl From<SessionError> for ApiError {
             SessionError::Launch(atelier_launcher::LaunchError::NoOutput { .. }) => {
                 Self::not_found("output")
             }
-            SessionError::Launch(cause) => Self::internal(cause),
-            SessionError::Store(cause) => Self::internal(cause),
-            SessionError::Os(cause) => Self::internal(cause),
+            SessionError::Launch(cause) => Self::internal_error(&cause),
+            SessionError::Store(cause) => Self::store(&cause),
+            SessionError::Os(cause) => Self::internal_error(&cause),
         }
     }
 }
 
 impl From<atelier_store::StoreError> for ApiError {
     fn from(error: atelier_store::StoreError) -> Self {
-        Self::internal(error)
+        Self::store(&error)
     }
 }
 

@@ -39,6 +39,8 @@ pub struct WebSettings {
     pub tls: bool,
     /// Let administrators open other users' sessions through the proxy.
     pub admins_can_open_sessions: bool,
+    /// The data folder; `/health-check` fails while its disk is full.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Everything a request handler may use.

@@ -112,15 +112,43 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/metrics", get(metrics))
 }
 
-/// 200 with the node's name once the store answers; 503 otherwise.
+/// 200 with the node's name while the store answers and the data folder's
+/// disk has room; 503 with the reason otherwise.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     let node = state.settings.node.clone();
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok", "node": node })).into_response(),
+    let problem = match state.store.ping().await {
         Err(error) => {
-            tracing::warn!(%error, "health check: store unavailable");
-            let body = serde_json::json!({ "status": "unavailable", "node": node, "reason": "store unavailable" });
+            let chain = atelier_core::error_chain(&error);
+            tracing::warn!(error = %chain, "health check: store unavailable");
+            Some("store unavailable")
+        }
+        Ok(()) => disk_problem(&state.settings.data_dir),
+    };
+    match problem {
+        None => Json(serde_json::json!({ "status": "ok", "node": node })).into_response(),
+        Some(reason) => {
+            let body =
+                serde_json::json!({ "status": "unavailable", "node": node, "reason": reason });
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// Below this much free space in the data folder, the node reports itself
+/// unable to serve: session records, logs and job output could not be saved.
+const MIN_FREE_BYTES: u64 = 1 << 20;
+
+fn disk_problem(data_dir: &std::path::Path) -> Option<&'static str> {
+    match atelier_os::fs::free_bytes(data_dir) {
+        Ok(free) if free < MIN_FREE_BYTES => {
+            tracing::warn!(free, data_dir = %data_dir.display(), "health check: data disk full");
+            Some("data disk full")
+        }
+        Ok(_) => None,
+        // Unreadable free space is not a reason to take the node out.
+        Err(error) => {
+            tracing::warn!(%error, "health check: free space unknown");
+            None
         }
     }
 }
@@ -131,6 +159,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             let text = state.metrics.render(&counts);
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
-        Err(error) => crate::ApiError::internal(error).into_response(),
+        Err(error) => crate::ApiError::store(&error).into_response(),
     }
 }

@@ -119,9 +119,12 @@ impl SessionManager {
             ..Default::default()
         };
         match self.store.list_jobs(&filter).await {
-            Ok(jobs) => jobs,
+            Ok(jobs) => {
+                self.job_outage.succeeded("jobs");
+                jobs
+            }
             Err(error) => {
-                warn!(%error, "watcher could not list jobs");
+                self.job_outage.failed("jobs", &error);
                 Vec::new()
             }
         }
