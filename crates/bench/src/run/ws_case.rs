@@ -1,0 +1,98 @@
+//! Case 2: WebSocket echo round trips through Atelier, directly, through
+//! nginx and through configurable-http-proxy; and the memory Atelier holds
+//! for many idle proxied WebSockets.
+
+use std::time::Duration;
+
+use super::peers::Peers;
+use super::Bench;
+use crate::procs::rss_kib;
+use crate::report::{Case, Check, Row};
+use crate::ws;
+
+/// Message size of the echo runs.
+const MESSAGE: usize = 64;
+/// The figure for idle sockets.
+const TARGET_IDLE: usize = 10_000;
+/// The most idle sockets one Atelier process can carry here: each costs
+/// it two descriptors (client and upstream) and the hard limit on open
+/// files is 20,000 (it cannot be raised on these machines).
+const MAX_IDLE: usize = 9_500;
+
+/// Measures echo round trips, then idle sockets.
+pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> anyhow::Result<()> {
+    let connections: &[usize] = bench.pick(&[1, 64], &[64]);
+    for &count in connections {
+        let group = format!("echo {MESSAGE} B, {count} conn");
+        for contender in &peers.contenders {
+            eprintln!("    {group}: {}", contender.name);
+            let summary = ws::echo(ws::Echo {
+                url: contender.url("ws"),
+                headers: contender.headers.clone(),
+                connections: count,
+                size: MESSAGE,
+                warmup: bench.warmup,
+                duration: bench.duration,
+            })
+            .await;
+            case.rows.push(Row::load(&group, contender.name, summary));
+        }
+        peers.check_running()?;
+    }
+    idle(bench, peers, case).await
+}
+
+async fn idle(bench: &Bench, peers: &Peers, case: &mut Case) -> anyhow::Result<()> {
+    let pid = bench
+        .args
+        .required(&bench.args.atelier_pid, "--atelier-pid")?;
+    let count = bench.pick(MAX_IDLE, 1_000);
+    let atelier = peers.get("atelier")?;
+    let before = rss_kib(*pid).unwrap_or(0);
+    eprintln!("    {count} idle WebSockets through atelier");
+    let (mut sockets, failed) =
+        ws::open_idle(&atelier.url("ws"), &atelier.headers, count, 100).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(*pid).unwrap_or(0);
+    let answered = ws::still_echo(&mut sockets, 50).await;
+    let sampled = sockets.len().min(50);
+    let open = sockets.len();
+    drop(sockets);
+    anyhow::ensure!(
+        open > 0,
+        "no idle WebSocket could be opened ({failed} failed)"
+    );
+    let per_socket_kib = after.saturating_sub(before) as f64 / open as f64;
+    let projected_mb = per_socket_kib * TARGET_IDLE as f64 / 1024.0;
+    let group = format!("{open} idle WebSockets");
+    case.rows.push(Row::value(
+        &group,
+        "atelier",
+        after as f64 / 1024.0,
+        "MB RSS",
+    ));
+    case.rows.push(Row::value(
+        &group,
+        "atelier (added)",
+        after.saturating_sub(before) as f64 / 1024.0,
+        "MB RSS",
+    ));
+    case.checks.push(Check {
+        target: "10,000 idle WebSockets: < 100 MB of proxy memory".to_owned(),
+        measured: format!(
+            "{per_socket_kib:.1} KiB per socket, so {projected_mb:.1} MB added for 10,000 ({:.1} MB RSS before, {:.1} MB with {open} open)",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0
+        ),
+        met: projected_mb < 100.0,
+    });
+    case.notes.push(format!(
+        "Idle sockets: {open} opened, {failed} failed; {answered} of {sampled} sampled still echoed after the measurement."
+    ));
+    if open < TARGET_IDLE {
+        case.notes.push(format!(
+            "Measured with {open}, not 10,000, sockets: each proxied WebSocket costs Atelier two file descriptors and the open-files hard limit here is 20,000. The 10,000 figure is the measured per-socket growth times 10,000."
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Atelier's benchmark (docs/benchmarks.md): installs the peers (nginx from
+# Debian, configurable-http-proxy from npm and JupyterHub from PyPI into
+# $ATELIER_CACHE), builds Atelier and atelier-bench in release mode, creates a
+# throwaway Linux user, starts `atelier serve` with a custom kind that runs
+# the test upstream, runs every case, and cleans everything away, also on
+# failure. Results: results/<timestamp>/bench.{json,svg}.
+#
+#   sudo scripts/bench.sh            # the full run (about 25 minutes on 2 cores)
+#   sudo scripts/bench.sh --short    # the CI version (a few minutes)
+#   sudo scripts/bench.sh --cases http,ws   # some cases only
+#
+# ATELIER_BIN=/path/to/atelier uses that server binary instead of building it.
+# Ends with the line `bench: N passed, M failed` (N: cases that produced figures).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+. "$here/lib.sh"
+need_root
+
+driver_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --short) driver_args+=(--short) ;;
+    --cases) driver_args+=(--cases "$2"); shift ;;
+    --cases=*) driver_args+=("$1") ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Pinned so every run compares the same peers.
+chp_version=5.3.0
+hub_version=6.1.1
+jupyterlab_version=4.6.6   # the one scripts/install-ides.sh installs for Atelier
+bench_cache=$ATELIER_CACHE/bench
+
+install_peers() {
+  apt_install nginx-light python3-venv procps curl
+  # Node may come from elsewhere (with its own npm); Debian's only if there is none.
+  command -v npm >/dev/null || apt_install nodejs npm
+  "$here/install-ides.sh"
+  local chp=$bench_cache/chp
+  if [ "$(cat "$chp/.atelier-complete" 2>/dev/null)" != "$chp_version" ]; then
+    say "installing configurable-http-proxy $chp_version"
+    rm -rf "$chp" && mkdir -p "$chp"
+    npm install --silent --no-audit --no-fund --prefix "$chp" "configurable-http-proxy@$chp_version" >/dev/null
+    echo "$chp_version" > "$chp/.atelier-complete"
+  fi
+  local hub=$bench_cache/hub
+  if [ "$(cat "$hub/.atelier-complete" 2>/dev/null)" != "$hub_version $jupyterlab_version" ]; then
+    say "installing JupyterHub $hub_version with JupyterLab $jupyterlab_version"
+    rm -rf "$hub"
+    /usr/bin/python3 -m venv "$hub"
+    PIP_CACHE_DIR=$ATELIER_CACHE/pip "$hub/bin/pip" install -q --disable-pip-version-check \
+      "jupyterhub==$hub_version" "jupyterlab==$jupyterlab_version"
+    echo "$hub_version $jupyterlab_version" > "$hub/.atelier-complete"
+  fi
+  chmod -R a+rX "$bench_cache"
+}
+
+build() {
+  say "building atelier and atelier-bench (release)"
+  (cd "$repo" && cargo build --release -q -p atelier-bench)
+  if [ -z "${ATELIER_BIN:-}" ]; then
+    (cd "$repo" && cargo build --release -q -p atelier)
+    ATELIER_BIN=$repo/target/release/atelier
+  fi
+}
+
+work=""
+user=""
+server_pid=""
+driver_pid=""
+cleanup() {
+  set +e
+  [ -n "$driver_pid" ] && kill "$driver_pid" 2>/dev/null && wait "$driver_pid" 2>/dev/null
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  if [ -n "$user" ] && id "$user" >/dev/null 2>&1; then
+    # Only the throwaway user's processes: its sessions, JupyterLab, JupyterHub's servers.
+    pkill -KILL -u "$user" 2>/dev/null
+    sleep 0.5
+    userdel -r "$user" >/dev/null 2>&1 || userdel "$user" >/dev/null 2>&1
+  fi
+  [ -n "$work" ] && rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+install_peers
+build
+ulimit -n "$(ulimit -Hn)"   # WebSockets: every proxied socket is two descriptors
+
+work=$(mktemp -d /tmp/atelier-bench.XXXXXX)
+chmod 0755 "$work"
+mkdir -p "$work/bin" "$work/peers"
+install -m 0755 "$repo/target/release/atelier-bench" "$work/bin/atelier-bench"
+user=atbench$$
+say "creating the throwaway user $user"
+useradd --create-home --home-dir "$work/home" --shell /bin/bash "$user"
+chmod 0700 "$work/home"
+
+port=$(free_port)
+config=$work/atelier.toml
+cat > "$config" <<TOML
+listen = "127.0.0.1:$port"
+data_dir = "$work/data"
+[auth]
+provider = "users-file"
+[sessions]
+max_per_user = 5000
+stop_grace_secs = 3
+[[kind]]
+name = "bench"
+label = "Benchmark upstream"
+command = ["$work/bin/atelier-bench", "upstream", "--unix", "{socket}"]
+ready_path = "/"
+TOML
+head -c 24 /dev/urandom | base64 | "$ATELIER_BIN" user add "$user" --password-stdin --config "$config" >/dev/null
+token=$("$ATELIER_BIN" token create --user "$user" --config "$config")
+
+say "starting atelier serve on 127.0.0.1:$port"
+ATELIER_LOG=warn "$ATELIER_BIN" serve --config "$config" > "$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/health-check" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+say "running the cases"
+ATELIER_BENCH_TOKEN=$token "$work/bin/atelier-bench" run \
+  --atelier "http://127.0.0.1:$port" --atelier-pid "$server_pid" --data-dir "$work/data" \
+  --user "$user" --work "$work/peers" --results "$repo/results" \
+  --chp "$bench_cache/chp/node_modules/.bin/configurable-http-proxy" --hub "$bench_cache/hub" \
+  "${driver_args[@]}" > >(tee "$work/driver.out") 2> >(tee "$work/driver.err" >&2) &
+driver_pid=$!
+status=0
+wait "$driver_pid" || status=$?
+driver_pid=""
+line=$(grep -E '^bench: [0-9]+ passed, [0-9]+ failed$' "$work/driver.out" | tail -1 || true)
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  say "atelier serve died; the end of its log:"
+  tail -20 "$work/server.log" >&2
+fi
+cleanup
+trap - EXIT
+[ -n "$line" ] || line="bench: 0 passed, 1 failed"
+echo "$line"
+exit "$status"
