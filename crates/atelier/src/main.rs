@@ -76,6 +76,12 @@ struct SupervisorCli {
     /// Keep the program's stdout and stderr apart, in files (jobs).
     #[arg(long)]
     split_output: bool,
+    /// The IDE's environment and the session secret (remote sessions).
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    /// Serve the IDE behind the session gate on a TCP port (remote sessions).
+    #[arg(long)]
+    gate: bool,
     #[arg(required = true, last = true)]
     command: Vec<String>,
 }
@@ -113,6 +119,8 @@ fn run_supervisor(args: SupervisorCli) -> ExitCode {
         },
         program,
         args: command.collect(),
+        env_file: args.env_file,
+        gate: args.gate,
     });
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -12,7 +12,7 @@ mod values;
 
 pub use error::ConfigError;
 pub use model::{
-    AuthConfig, AuthProvider, ClusterConfig, Config, CustomKind, IdeConfig, IdePath,
+    is_slurm_name, AuthConfig, AuthProvider, ClusterConfig, Config, CustomKind, IdeConfig, IdePath,
     InterpreterConfig, JobsConfig, LanguagesConfig, ProfileConfig, SessionsConfig, TlsConfig,
 };
 pub use values::{ByteSize, ListenAddr};

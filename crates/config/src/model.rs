@@ -207,8 +207,154 @@ pub struct ProfileConfig {
 pub struct ClusterConfig {
     /// Name users pick it by.
     pub name: String,
-    /// `local` (this server's own processes). Other backends come later.
+    /// `local` (this server's own processes) or `slurm`.
     pub backend: String,
+    /// Slurm: the folder holding `sbatch`, `squeue`, `scancel` and `sinfo`.
+    /// Default `/usr/bin`.
+    pub slurm_bin: Option<PathBuf>,
+    /// Slurm: `SLURM_CONF` for those commands, when not the default.
+    pub slurm_conf: Option<PathBuf>,
+    /// Slurm: the partitions offered as queues. Default: every partition.
+    #[serde(default)]
+    pub partitions: Vec<String>,
+    /// Slurm: the partition used when a request names none. Default: the
+    /// cluster's default partition.
+    pub default_partition: Option<String>,
+    /// Slurm: seconds between two status queries (one `squeue` for every
+    /// session and job of the cluster). Default 2.
+    pub poll_secs: Option<f64>,
+    /// Slurm: CPUs when the profile names none. Default 1.
+    pub default_cpus: Option<u32>,
+    /// Slurm: the most CPUs one session may ask for.
+    pub max_cpus: Option<u32>,
+    /// Slurm: memory when the profile names none. Default 2G.
+    pub default_memory: Option<ByteSize>,
+    /// Slurm: the most memory one session may ask for.
+    pub max_memory: Option<ByteSize>,
+    /// Slurm: time limit in minutes when the request names none. Default 480.
+    pub default_minutes: Option<u32>,
+    /// Slurm: the longest time limit one session may ask for, in minutes.
+    pub max_minutes: Option<u32>,
+    /// Slurm: the most GPUs one session may ask for (`--gpus`); 0 (the
+    /// default) offers none.
+    pub max_gpus: Option<u32>,
+    /// Slurm: the `atelier` binary as compute nodes see it. Default: the
+    /// server's own path (a shared install).
+    pub atelier_bin: Option<PathBuf>,
+}
+
+impl ClusterConfig {
+    /// Names of the Slurm-only keys that are set, for refusing them on
+    /// other backends.
+    fn slurm_keys_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("slurm_bin", self.slurm_bin.is_some()),
+            ("slurm_conf", self.slurm_conf.is_some()),
+            ("partitions", !self.partitions.is_empty()),
+            ("default_partition", self.default_partition.is_some()),
+            ("poll_secs", self.poll_secs.is_some()),
+            ("default_cpus", self.default_cpus.is_some()),
+            ("max_cpus", self.max_cpus.is_some()),
+            ("default_memory", self.default_memory.is_some()),
+            ("max_memory", self.max_memory.is_some()),
+            ("default_minutes", self.default_minutes.is_some()),
+            ("max_minutes", self.max_minutes.is_some()),
+            ("max_gpus", self.max_gpus.is_some()),
+            ("atelier_bin", self.atelier_bin.is_some()),
+        ];
+        set.iter()
+            .filter(|(_, on)| *on)
+            .map(|(key, _)| *key)
+            .collect()
+    }
+
+    fn check(&self, origin: &str) -> Result<(), ConfigError> {
+        let fail = |message: String| {
+            Err(ConfigError::general(
+                origin,
+                format!("cluster {:?}: {message}", self.name),
+            ))
+        };
+        if self.name == "local" && self.backend != "local" {
+            return fail("the name \"local\" is kept for this server's own processes".into());
+        }
+        match self.backend.as_str() {
+            "local" => match self.slurm_keys_set().first() {
+                Some(key) => fail(format!("{key} applies to backend \"slurm\" only")),
+                None => Ok(()),
+            },
+            "slurm" => self.check_slurm(origin),
+            other => fail(format!(
+                "unknown backend {other:?}; use \"local\" or \"slurm\""
+            )),
+        }
+    }
+
+    fn check_slurm(&self, origin: &str) -> Result<(), ConfigError> {
+        let fail = |message: &str| {
+            Err(ConfigError::general(
+                origin,
+                format!("cluster {:?}: {message}", self.name),
+            ))
+        };
+        if self.poll_secs.is_some_and(|s| !(0.2..=600.0).contains(&s)) {
+            return fail("poll_secs must be between 0.2 and 600");
+        }
+        let paths = [&self.slurm_bin, &self.slurm_conf, &self.atelier_bin];
+        if paths
+            .iter()
+            .any(|p| p.as_ref().is_some_and(|p| !p.is_absolute()))
+        {
+            return fail("slurm_bin, slurm_conf and atelier_bin must be absolute paths");
+        }
+        let names = self.partitions.iter().chain(&self.default_partition);
+        if names.clone().any(|p| !is_slurm_name(p)) {
+            return fail("partition names are letters, digits, '-', '_' and '.'");
+        }
+        if let Some(default) = &self.default_partition {
+            if !self.partitions.is_empty() && !self.partitions.contains(default) {
+                return fail("default_partition must be one of partitions");
+            }
+        }
+        let pairs = [
+            (
+                self.default_cpus.map(u64::from),
+                self.max_cpus.map(u64::from),
+                "cpus",
+            ),
+            (
+                self.default_memory.map(|m| m.0),
+                self.max_memory.map(|m| m.0),
+                "memory",
+            ),
+            (
+                self.default_minutes.map(u64::from),
+                self.max_minutes.map(u64::from),
+                "minutes",
+            ),
+        ];
+        for (default, max, what) in pairs {
+            if default == Some(0) || max == Some(0) {
+                return fail(&format!("default_{what} and max_{what} must be above 0"));
+            }
+            if let (Some(default), Some(max)) = (default, max) {
+                if default > max {
+                    return fail(&format!("default_{what} is above max_{what}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A Slurm partition name as Atelier accepts it (it reaches `sbatch` as one
+/// argument, never through a shell, but stays plain anyway).
+pub fn is_slurm_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// `[[kind]]`: a custom session kind: any web application started by a
@@ -252,15 +398,7 @@ impl Config {
         )?;
         unique(origin, "kind", self.kind.iter().map(|k| k.name.as_str()))?;
         for cluster in &self.cluster {
-            if cluster.backend != "local" {
-                return Err(ConfigError::general(
-                    origin,
-                    format!(
-                        "cluster {:?}: backend {:?} is not available in this version; use \"local\"",
-                        cluster.name, cluster.backend
-                    ),
-                ));
-            }
+            cluster.check(origin)?;
         }
         for kind in &self.kind {
             self.check_kind(origin, kind)?;

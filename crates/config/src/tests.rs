@@ -85,11 +85,11 @@ fn cross_key_rules_are_checked() {
         .unwrap_err()
         .message
         .contains("absolute"));
-    let slurm = "[[cluster]]\nname = \"hpc\"\nbackend = \"slurm\"\n";
-    assert!(Config::parse("c", slurm)
+    let unknown = "[[cluster]]\nname = \"k\"\nbackend = \"pbs\"\n";
+    assert!(Config::parse("c", unknown)
         .unwrap_err()
         .message
-        .contains("not available"));
+        .contains("unknown backend"));
 }
 
 #[test]
@@ -109,4 +109,47 @@ fn a_key_without_a_value_at_the_end_still_says_what_is_wrong() {
     let error = Config::parse("c.toml", "listen = \"127.0.0.1:1\"\nname =").unwrap_err();
     assert_eq!(error.line, Some(2), "{error}");
     assert!(!error.message.trim().is_empty(), "{error}");
+}
+
+#[test]
+fn slurm_clusters_are_read_and_checked() {
+    let good = r#"
+[[cluster]]
+name = "hpc"
+backend = "slurm"
+slurm_bin = "/usr/bin"
+partitions = ["debug", "long"]
+default_partition = "debug"
+default_memory = "1G"
+max_memory = "8G"
+max_minutes = 600
+"#;
+    let config = Config::parse("c", good).unwrap();
+    let hpc = &config.cluster[0];
+    assert_eq!(hpc.partitions, ["debug", "long"]);
+    assert_eq!(hpc.max_memory, Some(ByteSize(8 << 30)));
+    let cases = [
+        ("partitions = [\"a b\"]", "partition names"),
+        (
+            "default_partition = \"x\"\npartitions = [\"y\"]",
+            "one of partitions",
+        ),
+        (
+            "default_cpus = 4\nmax_cpus = 2",
+            "default_cpus is above max_cpus",
+        ),
+        ("max_memory = \"0\"", "memory"),
+        ("slurm_bin = \"bin\"", "absolute"),
+        ("poll_secs = 0.0", "poll_secs"),
+    ];
+    for (extra, wanted) in cases {
+        let text = format!("[[cluster]]\nname = \"hpc\"\nbackend = \"slurm\"\n{extra}\n");
+        let error = Config::parse("c", &text).unwrap_err();
+        assert!(error.message.contains(wanted), "{extra}: {error}");
+    }
+    let local = "[[cluster]]\nname = \"here\"\nbackend = \"local\"\nmax_cpus = 2\n";
+    let error = Config::parse("c", local).unwrap_err();
+    assert!(error.message.contains("slurm"), "{error}");
+    let renamed = "[[cluster]]\nname = \"local\"\nbackend = \"slurm\"\n";
+    assert!(Config::parse("c", renamed).is_err());
 }

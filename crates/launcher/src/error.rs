@@ -142,6 +142,26 @@ pub enum LaunchError {
         /// The backend's name.
         backend: &'static str,
     },
+    /// The request cannot be run where it was sent (more than the cluster
+    /// or its largest node offers, an unknown queue): the message says why,
+    /// for the user.
+    #[error("session {session}: {message}")]
+    Refused {
+        /// The session.
+        session: SessionId,
+        /// Why, for people.
+        message: String,
+    },
+    /// A resource manager's command failed (e.g. `sbatch` refused the job).
+    #[error("session {session}: {command}: {message}")]
+    Scheduler {
+        /// The session.
+        session: SessionId,
+        /// The command, e.g. `sbatch`.
+        command: &'static str,
+        /// What it said.
+        message: String,
+    },
     /// The supervisor's command line is not
     /// `--dir D --grace-ms N [--split-output] -- PROGRAM [ARGS...]`.
     #[error("session-run: {0}")]

@@ -14,6 +14,7 @@
 mod error;
 mod local;
 mod output;
+pub mod slurm;
 pub mod supervisor;
 
 use std::net::SocketAddr;
@@ -27,6 +28,9 @@ pub use atelier_os::cgroup::Cgroups;
 pub use error::LaunchError;
 pub use local::{connect_unix, LocalBackend};
 pub use output::{OutputChunk, OutputMode, OutputStream};
+
+/// The IDE's unix socket, in the session folder.
+pub(crate) const SOCKET_FILE: &str = "ide.sock";
 
 /// Where a running session answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +46,18 @@ pub enum Endpoint {
     },
     /// A TCP address (remote backends).
     Tcp(SocketAddr),
+}
+
+/// Where in a cluster a session should run: a queue (Slurm partition), a
+/// time limit, GPUs. Empty for local sessions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The queue (partition); `None` for the cluster's default.
+    pub queue: Option<String>,
+    /// Time limit in minutes; `None` for the cluster's default.
+    pub minutes: Option<u32>,
+    /// GPUs to ask for.
+    pub gpus: u32,
 }
 
 /// What to run for one session, built by the caller from the configuration.
@@ -79,6 +95,8 @@ pub struct LaunchSpec {
     /// Where the program's stdout and stderr go: `Log` for IDEs, `Split`
     /// for jobs (see [`OutputMode`]).
     pub output: OutputMode,
+    /// Queue, time limit and GPUs, for backends that have them.
+    pub placement: Placement,
 }
 
 /// Resources a session may use (`cpus`, `memory` in bytes); `describe()`
@@ -86,8 +104,17 @@ pub struct LaunchSpec {
 pub use atelier_os::cgroup::Limits;
 
 /// One look at a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Probe {
+    /// Waiting in a resource manager's queue (Slurm), with the reason for
+    /// people. `hopeless` when it can never start as asked (e.g. more
+    /// memory than any node has): the caller should fail it.
+    Queued {
+        /// Why it waits, e.g. `waiting for resources`.
+        reason: String,
+        /// Whether it can never start as asked.
+        hopeless: bool,
+    },
     /// Started, not answering yet.
     Starting,
     /// Answering HTTP on its endpoint.
@@ -101,6 +128,14 @@ pub enum Probe {
     },
     /// Gone without a record of how it ended.
     Gone,
+    /// Ended in a way the backend can explain but the IDE did not record
+    /// (a resource manager cancelled it, its time ran out, its node failed).
+    Ended {
+        /// Whether this counts as a failure rather than a stop.
+        failed: bool,
+        /// What happened, for people.
+        reason: String,
+    },
     /// The kernel killed a process of the session (the IDE or any child,
     /// e.g. a Jupyter kernel) for using more than its memory limit; the IDE
     /// itself may still run. The caller should stop the session and say so.
@@ -159,6 +194,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes what the session left on disk (its folder, output files
     /// included), once it has ended.
     async fn cleanup(&self, session: &Session) -> Result<(), LaunchError>;
+
+    /// What the backend knows about where the session stands beyond its
+    /// state, for people (e.g. `Slurm job 12 on node1`, or the reason it
+    /// waits in the queue); `None` when there is nothing to add.
+    fn detail(&self, _session: &Session) -> Option<String> {
+        None
+    }
 
     /// How the session is held to its resource limits, for people, e.g.
     /// `cgroup v1: 1 CPU, 200M memory`; `None` when no limits were asked or

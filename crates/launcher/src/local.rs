@@ -16,11 +16,11 @@
 //! Stop kills every member of the group; cleanup removes it.
 
 mod confine;
-mod files;
+pub(crate) mod files;
 mod handle;
-mod launch;
-mod output;
-mod probe;
+pub(crate) mod launch;
+pub(crate) mod output;
+pub(crate) mod probe;
 mod stop;
 
 use std::fs::DirBuilder;

@@ -30,7 +30,14 @@ use tokio::time::{sleep, timeout, Instant};
 
 use crate::{LaunchError, OutputMode};
 
+mod prepare;
+mod remote;
 mod split;
+
+pub(crate) use prepare::ENV_FILE;
+pub use prepare::{prepare, PrepareInput};
+pub use remote::GateEndpoint;
+pub(crate) use remote::{EnvFile, ENDPOINT_FILE};
 
 /// The exit record's file name inside the session folder.
 pub(crate) const EXIT_FILE: &str = "exit.json";
@@ -40,9 +47,12 @@ const NOT_STARTED: i32 = 127;
 const POLL: Duration = Duration::from_millis(50);
 /// The flag that asks for [`OutputMode::Split`].
 pub(crate) const SPLIT_FLAG: &str = "--split-output";
+/// The flag that asks for the session gate.
+pub(crate) const GATE_FLAG: &str = "--gate";
 
 /// The supervisor's command line:
-/// `session-run --dir D --grace-ms N [--split-output] -- PROGRAM [ARGS...]`.
+/// `session-run --dir D --grace-ms N [--split-output] [--env-file F] [--gate]
+/// -- PROGRAM [ARGS...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupervisorArgs {
     /// The session folder, where `exit.json` (and the output files) go.
@@ -56,6 +66,12 @@ pub struct SupervisorArgs {
     pub program: PathBuf,
     /// The IDE's arguments.
     pub args: Vec<String>,
+    /// A file with the IDE's whole environment and the session secret
+    /// (remote sessions); read, then removed.
+    pub env_file: Option<PathBuf>,
+    /// Serve the IDE's socket on a TCP port behind the session gate
+    /// (remote sessions; needs `env_file` for the secret).
+    pub gate: bool,
 }
 
 impl SupervisorArgs {
@@ -69,10 +85,15 @@ impl SupervisorArgs {
             .ok_or_else(|| usage("missing `--`"))?;
         let (options, command) = (&argv[..split], &argv[split + 1..]);
         let (mut dir, mut grace, mut output) = (None, None, OutputMode::Log);
+        let (mut env_file, mut gate) = (None, false);
         let mut options = options.iter();
         while let Some(option) = options.next() {
             if option == SPLIT_FLAG {
                 output = OutputMode::Split;
+                continue;
+            }
+            if option == GATE_FLAG {
+                gate = true;
                 continue;
             }
             let value = options
@@ -80,6 +101,7 @@ impl SupervisorArgs {
                 .ok_or_else(|| usage("an option lacks its value"))?;
             match option.as_str() {
                 "--dir" => dir = Some(PathBuf::from(value)),
+                "--env-file" => env_file = Some(PathBuf::from(value)),
                 "--grace-ms" => {
                     let ms = value
                         .parse()
@@ -98,6 +120,8 @@ impl SupervisorArgs {
             output,
             program: PathBuf::from(program),
             args: args.to_vec(),
+            env_file,
+            gate,
         })
     }
 }
@@ -167,6 +191,32 @@ async fn supervise(args: SupervisorArgs) -> i32 {
     command.args(&args.args).stdin(Stdio::null());
     if sinks.is_some() {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut secret = None;
+    if let Some(path) = &args.env_file {
+        match EnvFile::take(path) {
+            Ok(file) => {
+                command.env_clear().envs(file.env);
+                secret = Some(file.secret);
+            }
+            Err(error) => {
+                say(&format!("cannot read {}: {error}", path.display()));
+                return finish(&args.dir, not_started);
+            }
+        }
+    }
+    if args.gate {
+        // Under a resource manager the supervisor may share a group with
+        // its starter: lead one, so a stop reaches the IDE's whole group.
+        atelier_os::process::lead_own_group();
+        let Some(secret) = secret.take() else {
+            say("--gate needs --env-file (the secret)");
+            return finish(&args.dir, not_started);
+        };
+        if let Err(error) = remote::start_gate(&args.dir, secret).await {
+            say(&format!("cannot open the session gate: {error}"));
+            return finish(&args.dir, not_started);
+        }
     }
     let mut child = match command.spawn() {
         Ok(child) => child,

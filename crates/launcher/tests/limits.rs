@@ -86,7 +86,7 @@ async fn a_child_over_the_memory_limit_is_reported_and_stop_and_cleanup_leave_no
         "{members}"
     );
 
-    let oom = |p| matches!(p, Probe::OutOfMemory { .. });
+    let oom = |p: &Probe| matches!(p, Probe::OutOfMemory { .. });
     let probe = fx.probe_until(&session, Duration::from_secs(10), oom).await;
     assert_eq!(probe, Probe::OutOfMemory { limit: 100 << 20 });
     // A restarted server (a new backend on the same data folder) sees it too.
@@ -160,7 +160,7 @@ async fn cpu_limits_are_written_and_the_group_is_found_again_without_its_record(
     let quota = std::fs::read_to_string(dirs[1].join("cpu.cfs_quota_us")).unwrap();
     assert_eq!(quota.trim(), "100000");
     let ready = fx
-        .probe_until(&session, Duration::from_secs(15), |p| p == Probe::Ready)
+        .probe_until(&session, Duration::from_secs(15), |p| *p == Probe::Ready)
         .await;
     assert_eq!(ready, Probe::Ready);
 
@@ -203,7 +203,7 @@ async fn without_cgroups_memory_is_an_address_space_limit() {
     );
     assert!(handle_field(&session, "cgroup").is_null());
     let ready = fx
-        .probe_until(&session, Duration::from_secs(15), |p| p == Probe::Ready)
+        .probe_until(&session, Duration::from_secs(15), |p| *p == Probe::Ready)
         .await;
     assert_eq!(
         ready,
@@ -262,7 +262,7 @@ async fn files_are_written_for_the_user_and_dir_is_substituted() {
         "{{dir}} is replaced in file contents too"
     );
     let ready = fx
-        .probe_until(&session, Duration::from_secs(15), |p| p == Probe::Ready)
+        .probe_until(&session, Duration::from_secs(15), |p| *p == Probe::Ready)
         .await;
     assert_eq!(ready, Probe::Ready);
     let pid = ide_pid(&session).unwrap();
@@ -302,6 +302,7 @@ async fn file_paths_outside_the_session_folder_are_refused_before_anything_runs(
             limits: None,
             files: vec![(PathBuf::from(bad), "x".to_owned())],
             output: OutputMode::Log,
+            placement: Default::default(),
         };
         let error = backend.launch(&session, &spec).await.unwrap_err();
         assert!(

@@ -38,7 +38,7 @@ async fn a_session_runs_as_its_user_and_stop_leaves_nothing() {
     let uid = fx.user.account.uid;
     assert_eq!(fx.backend.probe(&session).await, Probe::Starting);
     let probe = fx
-        .probe_until(&session, Duration::from_secs(15), |p| p == Probe::Ready)
+        .probe_until(&session, Duration::from_secs(15), |p| *p == Probe::Ready)
         .await;
     assert_eq!(probe, Probe::Ready);
 
@@ -166,7 +166,7 @@ async fn an_ide_that_exits_by_itself_reports_its_code() {
     }
     let fx = Fixture::new();
     let session = fx.launch("exit3").await;
-    let exited = |p| matches!(p, Probe::Exited { .. });
+    let exited = |p: &Probe| matches!(p, Probe::Exited { .. });
     let probe = fx
         .probe_until(&session, Duration::from_secs(15), exited)
         .await;
@@ -197,14 +197,14 @@ async fn a_killed_supervisor_without_a_record_is_gone_and_stop_still_cleans_up()
     let fx = Fixture::new();
     let session = fx.launch("serve").await;
     let ready = fx
-        .probe_until(&session, Duration::from_secs(15), |p| p == Probe::Ready)
+        .probe_until(&session, Duration::from_secs(15), |p| *p == Probe::Ready)
         .await;
     assert_eq!(ready, Probe::Ready);
     let supervisor = handle_field(&session, "pid").as_i64().unwrap() as i32;
     let start = handle_field(&session, "start_time").as_u64().unwrap();
     atelier_os::signal::kill(supervisor, Signal::Kill).unwrap();
     let gone = fx
-        .probe_until(&session, Duration::from_secs(5), |p| p == Probe::Gone)
+        .probe_until(&session, Duration::from_secs(5), |p| *p == Probe::Gone)
         .await;
     assert_eq!(gone, Probe::Gone);
     assert!(!is_alive(supervisor, start));
@@ -229,7 +229,7 @@ async fn a_handle_with_a_wrong_start_time_is_not_alive() {
     let fx = Fixture::new();
     let session = fx.launch("serve").await;
     let ready = fx
-        .probe_until(&session, Duration::from_secs(15), |p| p == Probe::Ready)
+        .probe_until(&session, Duration::from_secs(15), |p| *p == Probe::Ready)
         .await;
     assert_eq!(ready, Probe::Ready);
     let pid = handle_field(&session, "pid").as_i64().unwrap() as i32;
@@ -273,6 +273,7 @@ async fn a_socket_path_over_the_limit_is_refused_before_anything_runs() {
         limits: None,
         files: Vec::new(),
         output: OutputMode::Log,
+        placement: Default::default(),
     };
     let error = backend.launch(&session, &spec).await.unwrap_err();
     assert!(

@@ -29,7 +29,7 @@ async fn launch_job(fx: &Fixture, backend: &LocalBackend, script: &str) -> Sessi
 }
 
 async fn wait_exited(fx: &Fixture, session: &Session) -> Probe {
-    let exited = |p| matches!(p, Probe::Exited { .. });
+    let exited = |p: &Probe| matches!(p, Probe::Exited { .. });
     fx.probe_until(session, Duration::from_secs(15), exited)
         .await
 }

@@ -122,6 +122,17 @@ fn parse_real_uid(status: &str) -> Option<u32> {
     line.split_whitespace().next()?.parse().ok()
 }
 
+/// Makes the calling process the leader of a new process group (its own
+/// pid), unless it already leads one; a stop can then signal the group.
+#[allow(unsafe_code)] // setpgid has no safe wrapper in std.
+pub fn lead_own_group() {
+    // SAFETY: setpgid(0, 0) only changes this process's group; failure
+    // (it leads a session already, hence a group) is harmless.
+    unsafe {
+        libc::setpgid(0, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,7 +100,7 @@ fn ensure_host(headers: &mut HeaderMap, authority: Option<&str>, target: &Target
     }
     let fallback = match &target.upstream {
         crate::Upstream::Unix(_) | crate::Upstream::UnixOwnedBy(..) => "localhost".to_owned(),
-        crate::Upstream::Tcp(addr) => addr.to_string(),
+        crate::Upstream::Tcp(addr) | crate::Upstream::Gate(addr, _) => addr.to_string(),
     };
     let host = authority.map_or(fallback, str::to_owned);
     if let Ok(value) = HeaderValue::from_str(&host) {

@@ -12,6 +12,7 @@
 //! become a `502` or `504` JSON answer (see [`ProxyError::status`]).
 
 mod error;
+pub mod gate;
 mod headers;
 mod pool;
 mod proxy;
@@ -23,7 +24,7 @@ mod upgrade;
 pub use error::ProxyError;
 pub use proxy::Proxy;
 pub use settings::ProxySettings;
-pub use target::{Activity, Target, Upstream};
+pub use target::{Activity, GateKey, Target, Upstream};
 
 /// Errors carried by a [`ProxyBody`]: whatever the upstream connection or the
 /// client body reported.

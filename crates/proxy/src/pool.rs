@@ -180,6 +180,10 @@ async fn connect(upstream: &Upstream) -> Result<Sender, ProxyError> {
             stream.set_nodelay(true).map_err(failed)?;
             handshake(stream, upstream).await
         }
+        Upstream::Gate(addr, key) => {
+            let stream = crate::gate::open(*addr, &key.0).await.map_err(failed)?;
+            handshake(stream, upstream).await
+        }
     }
 }
 

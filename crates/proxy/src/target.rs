@@ -17,8 +17,22 @@ pub enum Upstream {
     /// socket with a link to someone else's; the peer's uid is checked on
     /// every new connection so such a link leads nowhere.
     UnixOwnedBy(PathBuf, u32),
-    /// A TCP address (sessions on remote nodes).
+    /// A TCP address, spoken to directly.
     Tcp(SocketAddr),
+    /// A session gate on a remote node (see [`crate::gate`]): a TCP address
+    /// that carries bytes only after the session's secret.
+    Gate(SocketAddr, GateKey),
+}
+
+/// The secret that opens a session gate. Compared and hashed like any
+/// string (it is part of the pool key), never printed.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct GateKey(pub String);
+
+impl fmt::Debug for GateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GateKey(..)")
+    }
 }
 
 impl fmt::Display for Upstream {
@@ -27,6 +41,7 @@ impl fmt::Display for Upstream {
             Self::Unix(path) => write!(f, "unix:{}", path.display()),
             Self::UnixOwnedBy(path, uid) => write!(f, "unix:{} (uid {uid})", path.display()),
             Self::Tcp(addr) => write!(f, "tcp:{addr}"),
+            Self::Gate(addr, _) => write!(f, "gate:{addr}"),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use atelier_core::{
     Job, JobId, JobState, NewJob, Session, SessionKind, SessionState, Timestamp, User, UserName,
 };
-use atelier_launcher::{LaunchSpec, OutputChunk, OutputMode, OutputStream};
+use atelier_launcher::{LaunchSpec, OutputChunk, OutputMode, OutputStream, Placement};
 use atelier_store::{JobChange, JobFilter};
 use tracing::{info, warn};
 
@@ -131,6 +131,7 @@ impl SessionManager {
             limits: plan.limits,
             files: Vec::new(),
             output: OutputMode::Split,
+            placement: Placement::default(),
         };
         let (change, outcome) = match self.backend.launch(&as_target(&job), &spec).await {
             Ok(handle) => {

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use atelier_core::{NewSession, Session, SessionId, SessionState, Timestamp, User, UserName};
-use atelier_launcher::{Backend, LaunchSpec, OutputMode};
+use atelier_launcher::{Backend, LaunchSpec, OutputMode, Placement};
 use atelier_os::Account;
 use atelier_store::{ApiToken, AuditEvent, SessionChange, SessionFilter, Store};
 use base64::Engine;
@@ -415,6 +415,7 @@ impl SessionManager {
             limits: plan.limits(),
             files,
             output: OutputMode::Log,
+            placement: Placement::default(),
         };
         match self.backend.launch(&session, &spec).await {
             Ok(handle) => {

@@ -150,6 +150,34 @@ impl SessionManager {
                 )
                 .await
             }
+            (
+                SessionState::Starting,
+                Probe::Queued {
+                    reason,
+                    hopeless: true,
+                },
+            ) => {
+                let reason = format!("it can never start as asked: {reason}");
+                self.end(
+                    &session,
+                    &[session.state],
+                    SessionState::Failed,
+                    Some(reason),
+                    None,
+                )
+                .await;
+                // Out of the queue, so that it does not start later unseen.
+                let _ = self.backend.stop(&session, self.settings.stop_grace).await;
+            }
+            (SessionState::Starting | SessionState::Running, Probe::Ended { failed, reason }) => {
+                let state = if failed {
+                    SessionState::Failed
+                } else {
+                    SessionState::Stopped
+                };
+                self.end(&session, &[session.state], state, Some(reason), None)
+                    .await
+            }
             _ => {}
         }
     }

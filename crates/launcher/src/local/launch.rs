@@ -18,12 +18,10 @@ use super::handle::Handle;
 use super::{confine, files, SESSION_MARKER};
 use crate::output::{COMBINED_FILE, LOG_FILE, STDERR_FILE, STDOUT_FILE, SUPERVISOR_LOG_FILE};
 use crate::supervisor::{EXIT_FILE, SPLIT_FLAG};
-use crate::{LaunchError, LaunchSpec, OutputMode};
+use crate::{LaunchError, LaunchSpec, OutputMode, SOCKET_FILE};
 
-/// The IDE's unix socket.
-pub(crate) const SOCKET_FILE: &str = "ide.sock";
 /// A socket path must be shorter than this (`sun_path` is 108 bytes with its NUL).
-const SOCKET_PATH_LIMIT: usize = 100;
+pub(crate) const SOCKET_PATH_LIMIT: usize = 100;
 /// The placeholder in `LaunchSpec::args` replaced by the socket path.
 const SOCKET_PLACEHOLDER: &str = "{socket}";
 /// The placeholder in `LaunchSpec::args` and env values replaced by the session folder.
@@ -235,7 +233,11 @@ fn spawn_supervisor(
 /// The clean environment of a session: basics from the account, then the
 /// spec's variables (with `{dir}` replaced), then the session marker (which
 /// nothing may override).
-fn session_env(session: &Session, spec: &LaunchSpec, dir: &Path) -> Vec<(String, String)> {
+pub(crate) fn session_env(
+    session: &Session,
+    spec: &LaunchSpec,
+    dir: &Path,
+) -> Vec<(String, String)> {
     let dir = dir.to_string_lossy();
     let account = &spec.account;
     let mut env = vec![
@@ -274,7 +276,7 @@ fn working_dir(dir: &Path, home: &Path) -> PathBuf {
 
 /// `args` with every `{socket}` replaced by the socket path and every
 /// `{dir}` by the session folder.
-fn substitute(args: &[String], socket: &Path, dir: &Path) -> Vec<String> {
+pub(crate) fn substitute(args: &[String], socket: &Path, dir: &Path) -> Vec<String> {
     let (socket, dir) = (socket.to_string_lossy(), dir.to_string_lossy());
     args.iter()
         .map(|arg| {

@@ -98,6 +98,15 @@ async fn answers(socket: &Path, uid: u32, ready_path: &str, secret: &str) -> boo
         }
         Err(_) => return false,
     };
+    http_answers(stream, ready_path, secret).await
+}
+
+/// True if `GET ready_path` with the session's token, sent on `stream`,
+/// gets any HTTP answer below 500.
+pub(crate) async fn http_answers<S>(stream: S, ready_path: &str, secret: &str) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let Ok((mut sender, connection)) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
     else {

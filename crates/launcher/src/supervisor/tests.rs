@@ -52,6 +52,8 @@ fn records_the_exit_code_of_an_ide_that_ends_by_itself() {
         output: OutputMode::Log,
         program: PathBuf::from("/bin/sh"),
         args: vec!["-c".to_owned(), "exit 7".to_owned()],
+        env_file: None,
+        gate: false,
     };
     assert_eq!(run(args), 0);
     assert_eq!(
@@ -73,6 +75,8 @@ fn records_127_when_the_ide_cannot_start() {
         output: OutputMode::Log,
         program: PathBuf::from("/nonexistent/ide"),
         args: vec![],
+        env_file: None,
+        gate: false,
     };
     assert_eq!(run(args), 0);
     assert_eq!(
@@ -92,6 +96,8 @@ fn fails_when_the_record_cannot_be_written() {
         output: OutputMode::Log,
         program: PathBuf::from("/bin/true"),
         args: vec![],
+        env_file: None,
+        gate: false,
     };
     assert_eq!(run(args), 1);
 }
@@ -103,6 +109,8 @@ fn split_run(dir: &Path, script: &str) -> i32 {
         output: OutputMode::Split,
         program: PathBuf::from("/bin/sh"),
         args: vec!["-c".to_owned(), script.to_owned()],
+        env_file: None,
+        gate: false,
     })
 }
 

@@ -192,6 +192,7 @@ impl Fixture {
             limits: None,
             files: Vec::new(),
             output: OutputMode::Log,
+            placement: Default::default(),
         }
     }
 
@@ -212,12 +213,12 @@ impl Fixture {
         &self,
         session: &Session,
         limit: Duration,
-        want: impl Fn(Probe) -> bool,
+        want: impl Fn(&Probe) -> bool,
     ) -> Probe {
         let deadline = Instant::now() + limit;
         loop {
             let probe = self.backend.probe(session).await;
-            if want(probe) || Instant::now() > deadline {
+            if want(&probe) || Instant::now() > deadline {
                 return probe;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -29,7 +29,27 @@ impl SessionManager {
     pub(crate) async fn check_jobs(self: &Arc<Self>) {
         for job in self.node_jobs(JobState::Running).await {
             match self.backend.probe(&as_target(&job)).await {
-                Probe::Starting | Probe::Ready => {}
+                Probe::Starting
+                | Probe::Ready
+                | Probe::Queued {
+                    hopeless: false, ..
+                } => {}
+                Probe::Queued {
+                    reason,
+                    hopeless: true,
+                } => {
+                    let reason = format!("it can never start as asked: {reason}");
+                    self.end_job(&job, JobState::Failed, Some(reason), None)
+                        .await;
+                    let _ = self
+                        .backend
+                        .stop(&as_target(&job), self.settings.stop_grace)
+                        .await;
+                }
+                Probe::Ended { reason, .. } => {
+                    self.end_job(&job, JobState::Failed, Some(reason), None)
+                        .await;
+                }
                 Probe::Exited { code, signal } => self.record_job_exit(&job, code, signal).await,
                 Probe::Gone => {
                     let reason = "the job's processes vanished without recording how they ended";
