@@ -65,6 +65,14 @@ enum Command {
     /// Supervises one session's IDE (started by the server; not for people).
     #[command(name = "session-run", hide = true)]
     SessionRun(SupervisorCli),
+    /// Creates a remote session's folder, as its user, from JSON on stdin
+    /// (run by the server before it submits to Slurm; not for people).
+    #[command(name = "session-prepare", hide = true)]
+    SessionPrepare {
+        /// The session folder to create.
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -90,6 +98,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::SessionRun(args) => return run_supervisor(args),
+        Command::SessionPrepare { dir } => return prepare_session(&dir),
         Command::Serve { local, listen } => serve::run(&local, listen),
         Command::User(command) => admin::user(command),
         Command::Token(command) => admin::token(command),
@@ -101,6 +110,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("atelier: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn prepare_session(dir: &std::path::Path) -> ExitCode {
+    if atelier_os::is_root() {
+        eprintln!("atelier session-prepare: refusing to run as root");
+        return ExitCode::FAILURE;
+    }
+    let mut input = Vec::new();
+    let parsed = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut input)
+        .map_err(|e| e.to_string())
+        .and_then(|_| serde_json::from_slice(&input).map_err(|e| e.to_string()));
+    let result = parsed.and_then(|input| atelier_launcher::supervisor::prepare(dir, input));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("atelier session-prepare: {error}");
             ExitCode::FAILURE
         }
     }

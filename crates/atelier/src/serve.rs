@@ -10,7 +10,8 @@ use anyhow::Context;
 use atelier_auth::{random_secret, CookieSigner, LimitSettings, LoginLimiter, Provider};
 use atelier_config::AuthProvider;
 use atelier_core::UserName;
-use atelier_launcher::LocalBackend;
+use atelier_launcher::slurm::{SlurmBackend, SlurmSettings};
+use atelier_launcher::{Backend, Clusters, LocalBackend, LOCAL_CLUSTER};
 use atelier_proxy::{Proxy, ProxySettings};
 use atelier_sessions::languages::Languages;
 use atelier_sessions::{Catalog, LifetimeRules, ManagerSettings, Profiles, RunAs, SessionManager};
@@ -86,7 +87,7 @@ fn session_manager(
     store: Arc<dyn Store>,
     listen: SocketAddr,
 ) -> anyhow::Result<Arc<SessionManager>> {
-    let backend = LocalBackend::new(&settings.data_dir).context("preparing the local launcher")?;
+    let backend = clusters(settings)?;
     let catalog = Catalog::from_config(&settings.config);
     let run_as = if settings.root {
         RunAs::EachUser {
@@ -114,10 +115,50 @@ fn session_manager(
     };
     Ok(SessionManager::new(
         store,
-        Arc::new(backend),
+        backend,
         Arc::new(catalog),
         manager,
     ))
+}
+
+/// The local backend, and one backend per `[[cluster]]` of the config.
+fn clusters(settings: &Settings) -> anyhow::Result<Clusters> {
+    let local: Arc<dyn Backend> =
+        Arc::new(LocalBackend::new(&settings.data_dir).context("preparing the local launcher")?);
+    let mut clusters = Clusters::new(Arc::clone(&local));
+    for cluster in &settings.config.cluster {
+        let backend: Arc<dyn Backend> = match cluster.backend.as_str() {
+            "slurm" => Arc::new(SlurmBackend::new(slurm_settings(cluster))),
+            _ if cluster.name == LOCAL_CLUSTER => continue,
+            _ => Arc::clone(&local),
+        };
+        info!(cluster = %cluster.name, backend = %cluster.backend, "cluster configured");
+        clusters.add(cluster.name.clone(), backend);
+    }
+    Ok(clusters)
+}
+
+/// A `[[cluster]]` of backend `slurm`, with the defaults of its keys.
+fn slurm_settings(cluster: &atelier_config::ClusterConfig) -> SlurmSettings {
+    SlurmSettings {
+        name: cluster.name.clone(),
+        bin: cluster
+            .slurm_bin
+            .clone()
+            .unwrap_or_else(|| "/usr/bin".into()),
+        conf: cluster.slurm_conf.clone(),
+        partitions: cluster.partitions.clone(),
+        default_partition: cluster.default_partition.clone(),
+        poll: Duration::from_secs_f64(cluster.poll_secs.unwrap_or(2.0)),
+        default_cpus: cluster.default_cpus.unwrap_or(1),
+        max_cpus: cluster.max_cpus,
+        default_memory: cluster.default_memory.map_or(2 << 30, |m| m.0),
+        max_memory: cluster.max_memory.map(|m| m.0),
+        default_minutes: cluster.default_minutes,
+        max_minutes: cluster.max_minutes,
+        max_gpus: cluster.max_gpus.unwrap_or(0),
+        atelier_bin: cluster.atelier_bin.clone(),
+    }
 }
 
 /// The URL sessions on this node use to reach the API: the listen address,

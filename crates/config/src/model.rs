@@ -231,7 +231,8 @@ pub struct ClusterConfig {
     pub default_memory: Option<ByteSize>,
     /// Slurm: the most memory one session may ask for.
     pub max_memory: Option<ByteSize>,
-    /// Slurm: time limit in minutes when the request names none. Default 480.
+    /// Slurm: time limit in minutes when the request names none. Default:
+    /// the partition's own (its `DefaultTime`, else its `MaxTime`).
     pub default_minutes: Option<u32>,
     /// Slurm: the longest time limit one session may ask for, in minutes.
     pub max_minutes: Option<u32>,

@@ -7,10 +7,14 @@
 //!
 //! [`LocalBackend`] runs sessions on this machine as the owner's Linux account,
 //! each under a [`supervisor`] (`atelier session-run`) that records how the IDE
-//! ended and stops its whole process group on request. A session launched
+//! ended and stops its whole process group on request. [`slurm::SlurmBackend`]
+//! runs them as Slurm jobs, reached through the supervisor's gate, and
+//! [`Clusters`] puts every configured backend behind one, choosing by the
+//! session's cluster. A session launched
 //! with [`OutputMode::Split`] (a job) has its stdout and stderr kept in files
 //! that [`Backend::read_output`] reads from any offset.
 
+mod clusters;
 mod error;
 mod local;
 mod output;
@@ -25,6 +29,8 @@ use async_trait::async_trait;
 use atelier_core::Session;
 
 pub use atelier_os::cgroup::Cgroups;
+pub use atelier_proxy::gate::open as open_gate;
+pub use clusters::{ClusterInfo, Clusters, Queue, LOCAL_CLUSTER};
 pub use error::LaunchError;
 pub use local::{connect_unix, LocalBackend};
 pub use output::{OutputChunk, OutputMode, OutputStream};
@@ -44,8 +50,10 @@ pub enum Endpoint {
         /// The uid the serving process must have.
         uid: u32,
     },
-    /// A TCP address (remote backends).
-    Tcp(SocketAddr),
+    /// A session gate on another node (Slurm): a TCP address that carries
+    /// bytes to the IDE only after the session's secret (see
+    /// `atelier_proxy::gate`).
+    Gate(SocketAddr),
 }
 
 /// Where in a cluster a session should run: a queue (Slurm partition), a
@@ -206,6 +214,13 @@ pub trait Backend: Send + Sync + 'static {
     /// `cgroup v1: 1 CPU, 200M memory`; `None` when no limits were asked or
     /// the backend does not say.
     fn limits(&self, _session: &Session) -> Option<String> {
+        None
+    }
+
+    /// The cluster this backend runs, with its queues and limits, for the
+    /// new-session dialog and the admin page; `None` where there is
+    /// nothing to tell beyond the backend's name.
+    async fn cluster_info(&self) -> Option<ClusterInfo> {
         None
     }
 }

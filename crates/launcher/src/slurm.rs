@@ -33,8 +33,8 @@ use atelier_core::{Session, SessionId, Timestamp};
 use crate::local::{files, launch as local_launch, output, probe as local_probe};
 use crate::supervisor::{ExitRecord, GateEndpoint, PrepareInput, ENDPOINT_FILE, EXIT_FILE};
 use crate::{
-    Backend, Endpoint, LaunchError, LaunchSpec, OutputChunk, OutputMode, OutputStream, Probe,
-    SOCKET_FILE,
+    Backend, ClusterInfo, Endpoint, LaunchError, LaunchSpec, OutputChunk, OutputMode, OutputStream,
+    Probe, SOCKET_FILE,
 };
 use commands::Commands;
 use handle::Handle;
@@ -52,6 +52,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const KILL_WAIT: Duration = Duration::from_secs(30);
 /// Between two looks at a job that is being stopped.
 const STOP_POLL: Duration = Duration::from_millis(500);
+/// How long an answer of `sinfo` (partitions and their nodes) is reused.
+const PARTITIONS_TTL: Duration = Duration::from_secs(30);
 
 /// A Slurm cluster as the administrator configured it.
 #[derive(Clone, Debug)]
@@ -76,8 +78,9 @@ pub struct SlurmSettings {
     pub default_memory: u64,
     /// Most memory one session may have, in bytes.
     pub max_memory: Option<u64>,
-    /// Time limit in minutes when the request has none.
-    pub default_minutes: u32,
+    /// Time limit in minutes when the request has none; `None` leaves it
+    /// to the partition (its `DefaultTime`, else its `MaxTime`).
+    pub default_minutes: Option<u32>,
     /// Longest time limit, in minutes.
     pub max_minutes: Option<u32>,
     /// Most GPUs one session may have.
@@ -95,6 +98,8 @@ pub struct SlurmBackend {
     statuses: Statuses,
     /// Gate addresses of running sessions, learnt by probes.
     endpoints: Mutex<HashMap<SessionId, SocketAddr>>,
+    /// The last answer of `sinfo` and when it came.
+    partitions: tokio::sync::Mutex<Option<(std::time::Instant, Vec<Partition>)>>,
 }
 
 impl SlurmBackend {
@@ -104,6 +109,7 @@ impl SlurmBackend {
             commands: Commands::new(settings.bin.clone(), settings.conf.clone()),
             statuses: Statuses::new(settings.poll),
             endpoints: Mutex::default(),
+            partitions: tokio::sync::Mutex::default(),
             settings,
         }
     }
@@ -118,8 +124,15 @@ impl SlurmBackend {
         self.commands.count()
     }
 
-    /// The partitions offered, with their largest node, from `sinfo`.
+    /// The partitions offered, with their largest node, from `sinfo`
+    /// (asked at most once per [`PARTITIONS_TTL`]).
     pub async fn partitions(&self) -> Result<Vec<Partition>, String> {
+        let mut cached = self.partitions.lock().await;
+        if let Some((at, partitions)) = cached.as_ref() {
+            if at.elapsed() < PARTITIONS_TTL {
+                return Ok(partitions.clone());
+            }
+        }
         let text = self
             .commands
             .run(
@@ -127,12 +140,13 @@ impl SlurmBackend {
                 None,
             )
             .await?;
-        let all = commands::parse_partitions(&text);
         let offered = &self.settings.partitions;
-        Ok(all
+        let partitions: Vec<Partition> = commands::parse_partitions(&text)
             .into_iter()
             .filter(|p| offered.is_empty() || offered.contains(&p.name))
-            .collect())
+            .collect();
+        *cached = Some((std::time::Instant::now(), partitions.clone()));
+        Ok(partitions)
     }
 
     fn refused(session: &Session, message: String) -> LaunchError {
@@ -159,7 +173,7 @@ impl SlurmBackend {
             .limits
             .and_then(|l| l.memory)
             .unwrap_or(s.default_memory);
-        let minutes = spec.placement.minutes.unwrap_or(s.default_minutes);
+        let minutes = spec.placement.minutes.or(s.default_minutes);
         let gpus = spec.placement.gpus;
         if let Some(max) = s.max_cpus.filter(|max| cpus > *max) {
             return Err(refuse(format!(
@@ -175,7 +189,7 @@ impl SlurmBackend {
                 atelier_os::cgroup::format_bytes(max)
             )));
         }
-        if let Some(max) = s.max_minutes.filter(|max| minutes > *max) {
+        if let Some((minutes, max)) = minutes.zip(s.max_minutes).filter(|(m, max)| m > max) {
             return Err(refuse(format!(
                 "{minutes} minutes asked; cluster {} allows at most {max}",
                 s.name
@@ -198,7 +212,12 @@ impl SlurmBackend {
             }
         }
         let memory_mib = memory.div_ceil(1 << 20);
-        self.check_fits(session, partition.as_deref(), cpus, memory_mib)
+        let asked = Asked {
+            cpus,
+            memory_mib,
+            minutes,
+        };
+        self.check_fits(session, partition.as_deref(), &asked)
             .await?;
         let dir = session_dir(&spec.account.home, &session.id);
         let log = match spec.output {
@@ -223,9 +242,13 @@ impl SlurmBackend {
         &self,
         session: &Session,
         partition: Option<&str>,
-        cpus: u32,
-        memory_mib: u64,
+        asked: &Asked,
     ) -> Result<(), LaunchError> {
+        let Asked {
+            cpus,
+            memory_mib,
+            minutes,
+        } = *asked;
         let partitions = self
             .partitions()
             .await
@@ -251,6 +274,16 @@ impl SlurmBackend {
                 format!(
                     "request larger than any node of queue {}: asked {cpus} CPUs and {memory_mib}M memory, the largest node has {} CPUs and {}M",
                     found.name, found.cpus, found.memory_mib
+                ),
+            ));
+        }
+        let longest = commands::parse_time_limit(&found.time_limit);
+        if let Some((minutes, _)) = minutes.zip(longest).filter(|(m, l)| m > l) {
+            return Err(Self::refused(
+                session,
+                format!(
+                    "time limit of {minutes} minutes is longer than queue {} allows ({})",
+                    found.name, found.time_limit
                 ),
             ));
         }
@@ -428,6 +461,14 @@ impl SlurmBackend {
     }
 }
 
+/// What one session asks of a node.
+#[derive(Clone, Copy, Debug)]
+struct Asked {
+    cpus: u32,
+    memory_mib: u64,
+    minutes: Option<u32>,
+}
+
 /// `~/.atelier/sessions/<id>`: on the shared home, so every node sees it.
 fn session_dir(home: &Path, id: &SessionId) -> PathBuf {
     home.join(".atelier").join("sessions").join(id.as_str())
@@ -509,11 +550,13 @@ impl Backend for SlurmBackend {
         let job_id = script::parse_job_id(&stdout)
             .ok_or_else(|| scheduler(format!("no job id in its answer {:?}", stdout.trim())))?;
         let resources = format!(
-            "Slurm job {job_id}: {} CPU{}, {}M memory, {} min{}",
+            "Slurm job {job_id}: {} CPU{}, {}M memory, {}{}",
             request.cpus,
             if request.cpus == 1 { "" } else { "s" },
             request.memory_mib,
-            request.minutes,
+            request
+                .minutes
+                .map_or("the queue's time limit".to_owned(), |m| format!("{m} min")),
             request
                 .partition
                 .as_ref()
@@ -575,15 +618,22 @@ impl Backend for SlurmBackend {
             .expect("endpoints lock")
             .remove(&session.id);
         let id = handle.job_id.to_string();
-        let term = ["--signal=TERM".to_owned(), "--batch".to_owned(), id.clone()];
-        // A pending job has no batch step to signal: scancel fails, and the
-        // plain cancel below ends it.
-        let _ = self.scancel(session, &term).await;
-        if self
-            .wait_gone(handle.job_id, grace + Duration::from_secs(2))
-            .await
-        {
-            return Ok(());
+        let pending = self
+            .statuses
+            .latest()
+            .jobs
+            .get(&handle.job_id)
+            .is_some_and(|status| matches!(status.phase(), Phase::Pending(_)));
+        if !pending {
+            // The supervisor stops the IDE within the grace on SIGTERM.
+            let term = ["--signal=TERM".to_owned(), "--batch".to_owned(), id.clone()];
+            let _ = self.scancel(session, &term).await;
+            if self
+                .wait_gone(handle.job_id, grace + Duration::from_secs(2))
+                .await
+            {
+                return Ok(());
+            }
         }
         self.scancel(session, &[id]).await?;
         if self.wait_gone(handle.job_id, KILL_WAIT).await {
@@ -599,7 +649,7 @@ impl Backend for SlurmBackend {
 
     fn endpoint(&self, session: &Session) -> Option<Endpoint> {
         let endpoints = self.endpoints.lock().expect("endpoints lock");
-        endpoints.get(&session.id).map(|addr| Endpoint::Tcp(*addr))
+        endpoints.get(&session.id).map(|addr| Endpoint::Gate(*addr))
     }
 
     async fn log_tail(&self, session: &Session, lines: usize) -> Option<String> {
@@ -692,6 +742,26 @@ impl Backend for SlurmBackend {
 
     fn limits(&self, session: &Session) -> Option<String> {
         Handle::parse(session).ok().map(|h| h.resources)
+    }
+
+    async fn cluster_info(&self) -> Option<ClusterInfo> {
+        let s = &self.settings;
+        let (queues, error) = match self.partitions().await {
+            Ok(queues) => (queues, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        Some(ClusterInfo {
+            name: s.name.clone(),
+            backend: self.name().to_owned(),
+            queues,
+            default_queue: s.default_partition.clone(),
+            max_cpus: s.max_cpus,
+            max_memory: s.max_memory,
+            max_minutes: s.max_minutes,
+            max_gpus: s.max_gpus,
+            error,
+            commands_run: self.commands_run(),
+        })
     }
 }
 

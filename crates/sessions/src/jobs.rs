@@ -14,11 +14,12 @@ use std::sync::Arc;
 use atelier_core::{
     Job, JobId, JobState, NewJob, Session, SessionKind, SessionState, Timestamp, User, UserName,
 };
-use atelier_launcher::{LaunchSpec, OutputChunk, OutputMode, OutputStream, Placement};
+use atelier_launcher::{Backend, LaunchSpec, OutputChunk, OutputMode, OutputStream};
 use atelier_store::{JobChange, JobFilter};
 use tracing::{info, warn};
 
 use crate::manager::{SessionEvent, SessionManager};
+use crate::placement::Place;
 use crate::SessionError;
 
 pub(crate) use request::JobPlan;
@@ -33,10 +34,13 @@ impl SessionManager {
     /// record is `running`, or `failed` with the reason if it could not start.
     pub async fn submit_job(&self, user: &User, request: NewJob) -> Result<Job, SessionError> {
         let plan = JobPlan::resolve(self, user, &request)?;
-        let job = plan.record(user, &request, &self.settings.node);
+        let place = self
+            .place(request.cluster.as_deref(), request.queue.as_deref())
+            .await?;
+        let job = plan.record(user, &place.cluster, &self.settings.node);
         self.store.insert_job(&job).await?;
         self.announce(SessionEvent::JobChanged(Box::new(job.clone())));
-        Ok(self.launch_job(job, plan).await)
+        Ok(self.launch_job(job, plan, place).await)
     }
 
     /// One job.
@@ -119,7 +123,7 @@ impl SessionManager {
         Ok(())
     }
 
-    async fn launch_job(&self, job: Job, plan: JobPlan) -> Job {
+    async fn launch_job(&self, job: Job, plan: JobPlan, place: Place) -> Job {
         let spec = LaunchSpec {
             account: plan.account,
             program: plan.program,
@@ -131,7 +135,7 @@ impl SessionManager {
             limits: plan.limits,
             files: Vec::new(),
             output: OutputMode::Split,
-            placement: Placement::default(),
+            placement: place.placement,
         };
         let (change, outcome) = match self.backend.launch(&as_target(&job), &spec).await {
             Ok(handle) => {

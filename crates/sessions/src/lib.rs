@@ -16,6 +16,7 @@ pub mod languages;
 mod lifetime;
 mod manager;
 mod outage;
+mod placement;
 mod plan;
 mod profiles;
 mod watcher;

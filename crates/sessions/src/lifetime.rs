@@ -106,29 +106,19 @@ struct Kernel {
 /// For Jupyter sessions: the time of the latest kernel activity, `now` if a
 /// kernel is busy; `None` when there are no kernels or Jupyter cannot be asked.
 pub(crate) async fn kernel_activity(endpoint: &Endpoint, session: &Session) -> Option<Timestamp> {
-    let Endpoint::Unix { path, uid } = endpoint else {
-        return None;
-    };
-    let stream = connect_unix(path, *uid).await.ok()?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .ok()?;
-    tokio::spawn(connection);
-    let request = hyper::Request::get(format!("{}api/kernels", session.url()))
-        .header(hyper::header::HOST, "localhost")
-        .header(
-            hyper::header::AUTHORIZATION,
-            format!("token {}", session.secret),
-        )
-        .body(Empty::<Bytes>::new())
-        .ok()?;
     let ask = async {
-        let response = sender.send_request(request).await.ok()?;
-        if !response.status().is_success() {
-            return None;
+        match endpoint {
+            Endpoint::Unix { path, uid } => {
+                let stream = connect_unix(path, *uid).await.ok()?;
+                kernels_over(stream, session).await
+            }
+            Endpoint::Gate(addr) => {
+                let stream = atelier_launcher::open_gate(*addr, &session.secret)
+                    .await
+                    .ok()?;
+                kernels_over(stream, session).await
+            }
         }
-        let body = response.into_body().collect().await.ok()?.to_bytes();
-        serde_json::from_slice::<Vec<Kernel>>(&body).ok()
     };
     let kernels = tokio::time::timeout(Duration::from_secs(5), ask)
         .await
@@ -143,6 +133,31 @@ pub(crate) async fn kernel_activity(endpoint: &Endpoint, session: &Session) -> O
         .iter()
         .filter_map(|k| parse_time(k.last_activity.as_deref()?))
         .max()
+}
+
+/// Asks Jupyter's `/api/kernels` over `stream`.
+async fn kernels_over<S>(stream: S, session: &Session) -> Option<Vec<Kernel>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get(format!("{}api/kernels", session.url()))
+        .header(hyper::header::HOST, "localhost")
+        .header(
+            hyper::header::AUTHORIZATION,
+            format!("token {}", session.secret),
+        )
+        .body(Empty::<Bytes>::new())
+        .ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body = response.into_body().collect().await.ok()?.to_bytes();
+    serde_json::from_slice::<Vec<Kernel>>(&body).ok()
 }
 
 fn parse_time(text: &str) -> Option<Timestamp> {

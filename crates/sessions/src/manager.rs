@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use atelier_core::{NewSession, Session, SessionId, SessionState, Timestamp, User, UserName};
-use atelier_launcher::{Backend, LaunchSpec, OutputMode, Placement};
+use atelier_launcher::{Backend, Clusters, LaunchSpec, OutputMode};
 use atelier_os::Account;
 use atelier_store::{ApiToken, AuditEvent, SessionChange, SessionFilter, Store};
 use base64::Engine;
@@ -19,6 +19,7 @@ use crate::catalog::{Catalog, Route};
 use crate::languages::Languages;
 use crate::lifetime::LifetimeRules;
 use crate::outage::OutageLog;
+use crate::placement::Place;
 use crate::plan::Plan;
 use crate::profiles::{Profile, Profiles};
 use crate::SessionError;
@@ -89,7 +90,7 @@ pub enum SessionEvent {
 /// The session service of one node.
 pub struct SessionManager {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) backend: Arc<Clusters>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) settings: ManagerSettings,
     events: broadcast::Sender<SessionEvent>,
@@ -99,6 +100,12 @@ pub struct SessionManager {
     pub(crate) session_outage: OutageLog,
     /// Store failures of the job watcher, logged once per outage.
     pub(crate) job_outage: OutageLog,
+    /// When each queued session last waited in its cluster's queue: its
+    /// start timeout counts from then (see `watcher`).
+    pub(crate) start_clocks: std::sync::Mutex<HashMap<SessionId, Timestamp>>,
+    /// What the backend last said of each active session beyond its state
+    /// (e.g. why it waits in a queue), to announce changes of it.
+    pub(crate) details: std::sync::Mutex<HashMap<SessionId, String>>,
 }
 
 impl SessionManager {
@@ -106,20 +113,22 @@ impl SessionManager {
     /// watching (and re-adopting) this node's sessions.
     pub fn new(
         store: Arc<dyn Store>,
-        backend: Arc<dyn Backend>,
+        backend: Clusters,
         catalog: Arc<Catalog>,
         settings: ManagerSettings,
     ) -> Arc<Self> {
         let (events, _) = broadcast::channel(1024);
         Arc::new(Self {
             store,
-            backend,
+            backend: Arc::new(backend),
             catalog,
             settings,
             events,
             routes: RwLock::default(),
             session_outage: OutageLog::default(),
             job_outage: OutageLog::default(),
+            start_clocks: std::sync::Mutex::default(),
+            details: std::sync::Mutex::default(),
         })
     }
 
@@ -143,8 +152,8 @@ impl SessionManager {
         &self.store
     }
 
-    /// The backend that runs this node's sessions.
-    pub fn backend(&self) -> &Arc<dyn Backend> {
+    /// The backends that run this node's sessions, one per cluster.
+    pub fn backend(&self) -> &Arc<Clusters> {
         &self.backend
     }
 
@@ -164,12 +173,15 @@ impl SessionManager {
             &self.settings.languages,
         )?;
         let account = self.account_for(&user.name)?;
+        let place = self
+            .place(request.cluster.as_deref(), request.queue.as_deref())
+            .await?;
         self.check_quota(&user.name, plan.profile.as_ref()).await?;
-        let session = self.new_record(user, request, &plan);
+        let session = self.new_record(user, request, &plan, &place);
         self.store.insert_session(&session).await?;
         self.audit(&session, "session.create").await;
         self.announce(SessionEvent::Changed(Box::new(session.clone())));
-        Ok(self.launch(session, account, &plan).await)
+        Ok(self.launch(session, account, &plan, place).await)
     }
 
     /// Asks a session to stop. Returns at once with the `stopping` record;
@@ -316,17 +328,6 @@ impl SessionManager {
                 reason,
             });
         }
-        if let Some(cluster) = request.cluster.as_deref().filter(|c| *c != "local") {
-            let message = format!("there is no cluster {cluster:?}; this server offers \"local\"");
-            return Err(atelier_core::InvalidInput::new("cluster", message).into());
-        }
-        for (field, value) in [("queue", &request.queue)] {
-            if value.is_some() {
-                let message =
-                    format!("choosing {field} is not supported by this version yet; leave it out");
-                return Err(atelier_core::InvalidInput::new(field, message).into());
-            }
-        }
         Ok(())
     }
 
@@ -371,7 +372,7 @@ impl SessionManager {
         Ok(())
     }
 
-    fn new_record(&self, user: &User, request: NewSession, plan: &Plan) -> Session {
+    fn new_record(&self, user: &User, request: NewSession, plan: &Plan, place: &Place) -> Session {
         Session {
             id: SessionId::generate(),
             user: user.name.clone(),
@@ -379,7 +380,7 @@ impl SessionManager {
             name: plan.name.clone(),
             state: SessionState::Pending,
             node: Some(self.settings.node.clone()),
-            cluster: "local".into(),
+            cluster: place.cluster.clone(),
             python: plan.python.as_ref().map(|p| p.name.clone()),
             r: plan.r.as_ref().map(|r| r.name.clone()),
             profile: plan.profile.as_ref().map(|p| p.name.clone()),
@@ -395,7 +396,13 @@ impl SessionManager {
     }
 
     /// Hands a pending session to the backend and records the outcome.
-    async fn launch(&self, session: Session, account: Account, plan: &Plan) -> Session {
+    async fn launch(
+        &self,
+        session: Session,
+        account: Account,
+        plan: &Plan,
+        place: Place,
+    ) -> Session {
         let r_path = plan.r.as_ref().map(|r| r.path.as_path());
         let mut command = match self.catalog.command_with_r(&session, r_path) {
             Ok(command) => command,
@@ -415,11 +422,11 @@ impl SessionManager {
             limits: plan.limits(),
             files,
             output: OutputMode::Log,
-            placement: Placement::default(),
+            placement: place.placement,
         };
         match self.backend.launch(&session, &spec).await {
             Ok(handle) => {
-                info!(session_id = %session.id, user = %session.user, kind = %session.kind, backend = self.backend.name(), "session launched");
+                info!(session_id = %session.id, user = %session.user, kind = %session.kind, cluster = %session.cluster, "session launched");
                 let change = SessionChange {
                     state: Some(SessionState::Starting),
                     handle: Some(handle),
@@ -499,6 +506,7 @@ impl SessionManager {
         info!(session_id = %id, user = %updated.user, state = %updated.state, "session state changed");
         if updated.state.is_terminal() || updated.state == SessionState::Lost {
             self.revoke_session_token(id).await;
+            self.forget(&updated);
         }
         if updated.state == SessionState::Running {
             let route = Arc::new(self.route_for(updated.clone()));

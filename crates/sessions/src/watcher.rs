@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_core::{Session, SessionKind, SessionState, Timestamp};
+use atelier_launcher::Backend;
 use atelier_launcher::Probe;
 use atelier_store::{SessionChange, SessionFilter};
 use tracing::{info, warn};
@@ -117,6 +118,10 @@ impl SessionManager {
 
     async fn check_one(self: &Arc<Self>, session: Session) {
         let probe = self.backend.probe(&session).await;
+        self.note_detail(&session);
+        if matches!(probe, Probe::Queued { .. }) {
+            self.queued_now(&session);
+        }
         if let Probe::OutOfMemory { limit } = probe {
             let reason = format!(
                 "stopped: it used more than its {} memory limit",
@@ -251,9 +256,59 @@ impl SessionManager {
         }
     }
 
+    /// Restarts the start clock of a session that waits in a queue: the
+    /// start timeout is for the IDE, not for the cluster's queue.
+    fn queued_now(&self, session: &Session) {
+        let mut clocks = self.start_clocks.lock().expect("start clocks lock");
+        clocks.insert(session.id.clone(), Timestamp::now());
+    }
+
+    /// When the start timeout of `session` began: its creation, or (on a
+    /// cluster with a queue) when it last waited in the queue. A queued
+    /// session first seen after a restart starts its clock now.
+    fn start_clock(&self, session: &Session) -> Timestamp {
+        let mut clocks = self.start_clocks.lock().expect("start clocks lock");
+        match clocks.get(&session.id) {
+            Some(at) => *at,
+            None if session.cluster == atelier_launcher::LOCAL_CLUSTER => session.created_at,
+            None => *clocks
+                .entry(session.id.clone())
+                .or_insert_with(Timestamp::now),
+        }
+    }
+
+    /// Announces the session again when what the backend says of it beyond
+    /// its state (e.g. why it waits) has changed, so the page shows it.
+    fn note_detail(&self, session: &Session) {
+        let detail = self.backend.detail(session).unwrap_or_default();
+        let changed = {
+            let mut details = self.details.lock().expect("details lock");
+            let previous = details.insert(session.id.clone(), detail.clone());
+            match previous {
+                Some(previous) => previous != detail,
+                None => !detail.is_empty(),
+            }
+        };
+        if changed {
+            self.announce(crate::SessionEvent::Changed(Box::new(session.clone())));
+        }
+    }
+
+    /// Forgets what the watcher kept in memory of an ended session.
+    pub(crate) fn forget(&self, session: &Session) {
+        let id = &session.id;
+        self.start_clocks
+            .lock()
+            .expect("start clocks lock")
+            .remove(id);
+        self.details.lock().expect("details lock").remove(id);
+    }
+
     async fn check_start_timeout(&self, session: &Session) {
         let limit = self.settings.start_timeout;
-        let deadline = session.created_at.plus_seconds(limit.as_secs() as i64);
+        let deadline = self
+            .start_clock(session)
+            .plus_seconds(limit.as_secs() as i64);
         if Timestamp::now() < deadline {
             return;
         }

@@ -15,7 +15,7 @@ use axum::Router;
 use crate::{ApiError, AppState};
 
 pub(crate) use jobs::{JobList, JobView};
-pub(crate) use kinds::KindsView;
+pub(crate) use kinds::{ClusterList, KindsView};
 pub(crate) use sessions::{SessionList, SessionView};
 pub(crate) use users::UserList;
 
@@ -25,6 +25,7 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/kinds", get(kinds::kinds))
+        .route("/clusters", get(kinds::clusters))
         .route("/sessions", get(sessions::list).post(sessions::create))
         .route(
             "/sessions/{id}",

@@ -19,6 +19,7 @@ use crate::api;
         api::auth::logout,
         api::auth::me,
         api::kinds::kinds,
+        api::kinds::clusters,
         api::sessions::list,
         api::sessions::create,
         api::sessions::get_one,
@@ -38,6 +39,7 @@ use crate::api;
         api::SessionView,
         api::SessionList,
         api::KindsView,
+        api::ClusterList,
         api::UserList,
         api::JobView,
         api::JobList

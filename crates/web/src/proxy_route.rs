@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atelier_core::SessionId;
-use atelier_launcher::Endpoint;
-use atelier_proxy::{Target, Upstream};
+use atelier_launcher::{Backend, Endpoint};
+use atelier_proxy::{GateKey, Target, Upstream};
 use atelier_sessions::Route;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -144,13 +144,17 @@ async fn send(
     request: Request,
 ) -> Response {
     let session = &route.session;
-    let Some(Endpoint::Unix { path, uid }) = state.sessions.backend().endpoint(session) else {
-        return ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "session_unreachable",
-            "the session has no endpoint",
-        )
-        .into_response();
+    let upstream = match state.sessions.backend().endpoint(session) {
+        Some(Endpoint::Unix { path, uid }) => Upstream::UnixOwnedBy(path, uid),
+        Some(Endpoint::Gate(addr)) => Upstream::Gate(addr, GateKey(session.secret.clone())),
+        None => {
+            return ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "session_unreachable",
+                "the session has no endpoint",
+            )
+            .into_response()
+        }
     };
     let Ok(token) = HeaderValue::from_str(&format!("token {}", session.secret)) else {
         return ApiError::internal("session secret is not a header value").into_response();
@@ -163,7 +167,7 @@ async fn send(
         path_and_query.to_owned()
     };
     let target = Target {
-        upstream: Upstream::UnixOwnedBy(path, uid),
+        upstream,
         path_and_query,
         set_headers: vec![(header::AUTHORIZATION, token)],
         strip_cookie: Some(COOKIE_NAME.to_owned()),

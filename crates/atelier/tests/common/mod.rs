@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod light;
 pub mod postgres;
 pub mod server;
+pub mod slurm;
 pub mod tmpfs;
 pub mod users;
 

@@ -108,6 +108,30 @@ pub struct Partition {
     pub time_limit: String,
 }
 
+/// A Slurm time limit (`infinite`, `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`,
+/// `D-HH:MM`, `D-HH:MM:SS`) in whole minutes; `None` for no limit or text
+/// that is not a time.
+pub(crate) fn parse_time_limit(text: &str) -> Option<u32> {
+    let (days, rest) = match text.split_once('-') {
+        Some((days, rest)) => (days.parse::<u32>().ok()?, rest),
+        None => (0, text),
+    };
+    let parts: Vec<u32> = rest
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let with_days = text.contains('-');
+    let (hours, minutes, seconds) = match (with_days, &parts[..]) {
+        (false, &[m]) => (0, m, 0),
+        (false, &[m, s]) => (0, m, s),
+        (_, &[h, m, s]) => (h, m, s),
+        (true, &[h]) => (h, 0, 0),
+        (true, &[h, m]) => (h, m, 0),
+        _ => return None,
+    };
+    Some(days * 1440 + hours * 60 + minutes + seconds.div_ceil(60))
+}
+
 /// The `sinfo` arguments that [`parse_partitions`] reads.
 pub(crate) fn sinfo_args() -> Vec<String> {
     ["--noheader", "--format=%P|%c|%m|%l"]
@@ -159,6 +183,23 @@ mod tests {
         assert_eq!(partitions[0].time_limit, "1:00:00");
         assert_eq!((partitions[1].cpus, partitions[1].memory_mib), (8, 64000));
         assert!(!partitions[1].default);
+    }
+
+    #[test]
+    fn time_limits_in_every_slurm_form() {
+        for (text, minutes) in [
+            ("1:00:00", Some(60)),
+            ("7-00:00:00", Some(7 * 1440)),
+            ("30", Some(30)),
+            ("30:30", Some(31)),
+            ("2-12", Some(2 * 1440 + 720)),
+            ("1-02:03", Some(1440 + 123)),
+            ("infinite", None),
+            ("UNLIMITED", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_time_limit(text), minutes, "{text}");
+        }
     }
 
     #[tokio::test]

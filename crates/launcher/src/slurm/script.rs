@@ -67,8 +67,8 @@ pub(crate) struct SbatchRequest {
     pub cpus: u32,
     /// Memory in MiB.
     pub memory_mib: u64,
-    /// Time limit in minutes.
-    pub minutes: u32,
+    /// Time limit in minutes; `None` for the partition's default.
+    pub minutes: Option<u32>,
     /// GPUs, if any.
     pub gpus: u32,
     /// The working directory (the user's home).
@@ -87,7 +87,6 @@ pub(crate) fn sbatch_args(request: &SbatchRequest) -> Vec<String> {
         "--ntasks=1".to_owned(),
         format!("--cpus-per-task={}", request.cpus),
         format!("--mem={}M", request.memory_mib),
-        format!("--time={}", request.minutes),
         format!("--chdir={}", request.workdir),
         format!("--output={}", request.output),
         "--open-mode=append".to_owned(),
@@ -96,6 +95,9 @@ pub(crate) fn sbatch_args(request: &SbatchRequest) -> Vec<String> {
     ];
     if let Some(partition) = &request.partition {
         args.push(format!("--partition={partition}"));
+    }
+    if let Some(minutes) = request.minutes {
+        args.push(format!("--time={minutes}"));
     }
     if request.gpus > 0 {
         args.push(format!("--gpus={}", request.gpus));
@@ -151,7 +153,7 @@ mod tests {
             partition: Some("debug".into()),
             cpus: 2,
             memory_mib: 512,
-            minutes: 60,
+            minutes: Some(60),
             gpus: 0,
             workdir: "/home/a".into(),
             output: "/home/a/.atelier/sessions/x/ide.log".into(),

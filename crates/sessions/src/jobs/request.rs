@@ -40,7 +40,7 @@ impl JobPlan {
         user: &User,
         request: &NewJob,
     ) -> Result<JobPlan, SessionError> {
-        check_placement(request)?;
+        check_command(request)?;
         check_env(&request.env)?;
         let profile = manager
             .settings
@@ -85,7 +85,7 @@ impl JobPlan {
     }
 
     /// The job's record, `pending`.
-    pub(crate) fn record(&self, user: &User, _request: &NewJob, node: &str) -> Job {
+    pub(crate) fn record(&self, user: &User, cluster: &str, node: &str) -> Job {
         Job {
             id: JobId::generate(),
             user: user.name.clone(),
@@ -97,7 +97,7 @@ impl JobPlan {
             python: self.python.clone(),
             r: self.r.clone(),
             profile: self.profile.clone(),
-            cluster: "local".into(),
+            cluster: cluster.to_owned(),
             node: Some(node.to_owned()),
             created_at: Timestamp::now(),
             started_at: None,
@@ -113,19 +113,9 @@ fn invalid(field: &'static str, message: impl Into<String>) -> SessionError {
     InvalidInput::new(field, message).into()
 }
 
-fn check_placement(request: &NewJob) -> Result<(), SessionError> {
-    if let Some(cluster) = request.cluster.as_deref().filter(|c| *c != "local") {
-        return Err(invalid(
-            "cluster",
-            format!("there is no cluster {cluster:?}; this server offers \"local\""),
-        ));
-    }
-    if request.queue.is_some() {
-        return Err(invalid(
-            "queue",
-            "the local cluster has no queues; leave it out",
-        ));
-    }
+/// Command or script; the cluster and queue are checked by
+/// `SessionManager::place`.
+fn check_command(request: &NewJob) -> Result<(), SessionError> {
     match (&request.command, &request.script) {
         (Some(_), Some(_)) => Err(invalid(
             "command",

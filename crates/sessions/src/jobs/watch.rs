@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use atelier_core::{Job, JobState, Timestamp};
+use atelier_launcher::Backend;
 use atelier_launcher::Probe;
 use atelier_store::{JobChange, JobFilter};
 use tracing::warn;

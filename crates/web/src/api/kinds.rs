@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use atelier_launcher::ClusterInfo;
 use atelier_sessions::languages::Interpreter;
 use atelier_sessions::{KindInfo, Profile};
 use axum::extract::State;
@@ -27,15 +28,83 @@ pub(crate) struct KindsView {
     defaults: Defaults,
 }
 
-/// A cluster.
+/// A cluster: where it stands, its queues and what one session may ask.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ClusterView {
     /// Name.
     name: String,
-    /// Backend kind.
+    /// Backend kind: `local` or `slurm`.
     backend: String,
-    /// Queues (partitions).
-    queues: Vec<String>,
+    /// Queues (Slurm partitions), with their largest node.
+    queues: Vec<QueueView>,
+    /// The queue used when a request names none; `null` for the cluster's
+    /// own default.
+    default_queue: Option<String>,
+    /// Most CPUs one session may ask for; `null`: the node's size.
+    max_cpus: Option<u32>,
+    /// Most memory one session may ask for, in bytes.
+    max_memory: Option<u64>,
+    /// Longest time limit, in minutes.
+    max_minutes: Option<u32>,
+    /// Most GPUs one session may ask for.
+    max_gpus: u32,
+    /// `ok`, or `unreachable` when its commands fail (see `error`).
+    state: &'static str,
+    /// Why it does not answer.
+    error: Option<String>,
+}
+
+/// One queue of a cluster.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct QueueView {
+    /// Name.
+    name: String,
+    /// Whether the cluster uses it when a request names none.
+    default: bool,
+    /// CPUs of its largest node.
+    cpus: u32,
+    /// Memory of its largest node, in MiB.
+    memory_mib: u64,
+    /// Its time limit as the cluster prints it (`infinite`, `1:00:00`).
+    time_limit: String,
+}
+
+impl From<ClusterInfo> for ClusterView {
+    fn from(info: ClusterInfo) -> Self {
+        let queues = info
+            .queues
+            .into_iter()
+            .map(|q| QueueView {
+                name: q.name,
+                default: q.default,
+                cpus: q.cpus,
+                memory_mib: q.memory_mib,
+                time_limit: q.time_limit,
+            })
+            .collect();
+        ClusterView {
+            name: info.name,
+            backend: info.backend,
+            queues,
+            default_queue: info.default_queue,
+            max_cpus: info.max_cpus,
+            max_memory: info.max_memory,
+            max_minutes: info.max_minutes,
+            max_gpus: info.max_gpus,
+            state: if info.error.is_some() {
+                "unreachable"
+            } else {
+                "ok"
+            },
+            error: info.error,
+        }
+    }
+}
+
+/// Every cluster's state (also for the admin page).
+pub(crate) async fn cluster_views(state: &AppState) -> Vec<ClusterView> {
+    let info = state.sessions.backend().info().await;
+    info.into_iter().map(ClusterView::from).collect()
 }
 
 /// Preselected choices.
@@ -64,17 +133,12 @@ pub(crate) async fn kinds(State(state): State<Arc<AppState>>, caller: Caller) ->
     let languages = state.sessions.languages();
     let profiles = state.sessions.profiles().for_user(&caller.user.name);
     let default_profile = profiles.first().map(|p| p.name.clone());
-    let local = ClusterView {
-        name: "local".into(),
-        backend: "local".into(),
-        queues: Vec::new(),
-    };
     Json(KindsView {
         kinds,
         python: languages.python().to_vec(),
         r: languages.r().to_vec(),
         profiles,
-        clusters: vec![local],
+        clusters: cluster_views(&state).await,
         defaults: Defaults {
             kind: default_kind,
             cluster: "local".into(),
@@ -82,5 +146,25 @@ pub(crate) async fn kinds(State(state): State<Arc<AppState>>, caller: Caller) ->
             python: languages.default_python().map(|p| p.name.clone()),
             r: languages.default_r().map(|r| r.name.clone()),
         },
+    })
+}
+
+/// Every cluster with its state.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ClusterList {
+    /// `local` first, then the configured clusters.
+    clusters: Vec<ClusterView>,
+}
+
+/// Lists the clusters, their queues and limits, and whether each answers
+/// (its commands work). Any signed-in user may ask: the new-session dialog
+/// offers the same.
+#[utoipa::path(get, path = "/api/v1/clusters", responses((status = 200, body = ClusterList)))]
+pub(crate) async fn clusters(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> Json<ClusterList> {
+    Json(ClusterList {
+        clusters: cluster_views(&state).await,
     })
 }

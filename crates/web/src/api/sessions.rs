@@ -5,6 +5,7 @@ use std::sync::Arc;
 use atelier_core::{
     NewSession, Session, SessionId, SessionKind, SessionState, Timestamp, UserName,
 };
+use atelier_launcher::Backend;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -38,14 +39,19 @@ pub(crate) struct SessionView {
     exit_code: Option<i32>,
     /// How its resources are held, e.g. `cgroup v1: 1 CPU, 2G memory`.
     limits: Option<String>,
+    /// Where it stands beyond its state, from the cluster, e.g. `Slurm job
+    /// 12: waiting for resources` or `Slurm job 12 on node1`.
+    detail: Option<String>,
 }
 
 impl SessionView {
     /// The view of `s`, with what the backend says of its limits.
     pub(crate) fn new(state: &AppState, s: Session) -> Self {
         let limits = state.sessions.backend().limits(&s);
+        let detail = state.sessions.backend().detail(&s);
         SessionView {
             limits,
+            detail,
             url: s.url(),
             id: s.id,
             user: s.user,
