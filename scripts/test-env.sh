@@ -9,6 +9,7 @@ need_root
 apt_install libpam0g-dev pamtester python3-venv postgresql procps
 "$here/install-ides.sh"
 "$here/install-languages.sh"
+"$here/slurm-up.sh" >/dev/null   # the single-node Slurm of the Slurm tests
 
 if [ ! -f /etc/pam.d/atelier ]; then
   say "writing /etc/pam.d/atelier"

@@ -132,6 +132,15 @@ async fn jupyterlab_on_slurm_end_to_end() {
     let other = server.client().with_token(&server.token(&bob.name));
     assert_eq!(other.get(&format!("/s/{id}/api/status")).await.status, 404);
 
+    // The admin page's view: the cluster answers and its commands are counted.
+    let clusters = api.get("/api/v1/clusters").await.json();
+    let hpc = &clusters["clusters"][1];
+    assert_eq!(
+        (hpc["name"].as_str(), hpc["state"].as_str()),
+        (Some("hpc"), Some("ok"))
+    );
+    assert!(hpc["commands_run"].as_u64().unwrap() >= 3, "{hpc}");
+
     // The server killed and started again finds the session on Slurm.
     let server = server.restart().await;
     let api = server.client().with_token(&token);

@@ -96,12 +96,51 @@
     }
   }
 
+  // ---- clusters ----
+
+  let clusters = [];
+
+  function queueText(q) {
+    const size = [q.cpus ? `${q.cpus} CPUs` : '', q.memory_mib ? `${Math.floor(q.memory_mib / 1024)}G` : '']
+      .filter(Boolean).join(', ');
+    return `${q.name}${q.default ? ' (default)' : ''}${size ? ` [${size}, ${q.time_limit}]` : ''}`;
+  }
+
+  function renderClusters() {
+    const active = new Map();
+    for (const s of sessions.values()) {
+      if (Atelier.isActive(s.state)) active.set(s.cluster, (active.get(s.cluster) || 0) + 1);
+    }
+    const rows = clusters.map((c) => el('tr', {},
+      el('th', { scope: 'row', text: c.name }),
+      el('td', { text: c.backend }),
+      el('td', { class: c.state === 'ok' ? '' : 'card-error',
+        text: c.state === 'ok' ? 'Answering' : `Not answering: ${c.error || 'unknown error'}` }),
+      el('td', { text: (c.queues || []).map(queueText).join('; ') || '—' }),
+      el('td', { text: String(active.get(c.name) || 0) }),
+      el('td', { text: c.backend === 'local' ? '—' : String(c.commands_run ?? '—') })));
+    $('clusters-body').replaceChildren(...rows);
+    $('clusters-count').textContent = `(${clusters.length})`;
+  }
+
+  async function loadClusters() {
+    try {
+      const data = await api('GET', '/api/v1/clusters');
+      clusters = Array.isArray(data && data.clusters) ? data.clusters : [];
+      renderClusters();
+    } catch (error) {
+      $('clusters-body').replaceChildren(el('tr', {},
+        el('td', { colspan: '6', class: 'card-error', text: 'The clusters could not be loaded: ' + error.message })));
+    }
+  }
+
   // ---- live data ----
 
   function upsert(s) {
     const before = sessions.get(s.id);
     sessions.set(s.id, s);
     renderSessions();
+    if (clusters.length) renderClusters();
     if (before && before.state !== s.state) {
       announce(`${s.user}'s session ${quoted(s)} is now ${s.state}.`);
     }
@@ -177,6 +216,7 @@
     $('filter').addEventListener('input', renderSessions);
     await loadKindLabels();
     await Promise.all([refresh(), loadUsers()]);
+    await loadClusters();
     Atelier.liveEvents('/api/v1/events?all=true', {
       onOpen: refresh,
       onStatus: setConnection,
@@ -184,6 +224,7 @@
       onRemoved: forget,
     });
     setInterval(() => Atelier.refreshTimes($('sessions-body')), 15000);
+    setInterval(loadClusters, 30000);
   }
 
   start();

@@ -31,7 +31,8 @@
 
   function facts(s) {
     const resources = [s.profile, s.limits && `(${s.limits})`].filter(Boolean).join(' ');
-    const rows = [['Python', s.python], ['R', s.r], ['Resources', resources], ['Cluster', s.cluster]]
+    const where = s.state === 'running' && s.detail ? `${s.cluster} (${s.detail})` : s.cluster;
+    const rows = [['Python', s.python], ['R', s.r], ['Resources', resources], ['Cluster', where]]
       .filter(([, value]) => value);
     if (rows.length === 0) return null;
     return el('dl', { class: 'facts' },
@@ -40,7 +41,10 @@
 
   function times(s) {
     if (s.state === 'pending' || s.state === 'starting') {
-      return el('p', { class: 'times' }, 'Starting… ',
+      // On a cluster with a queue, the detail says where it stands (e.g.
+      // "Slurm job 12: waiting for resources").
+      const step = s.detail ? `${s.detail}. ` : 'Starting… ';
+      return el('p', { class: 'times', role: 'status' }, step,
         el('span', {
           class: 'elapsed',
           dataset: { elapsedSince: s.created_at },

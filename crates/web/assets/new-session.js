@@ -101,9 +101,20 @@ const NewSessionDialog = (() => {
   }
 
   function describeCluster(cluster) {
-    return cluster.backend && cluster.backend !== cluster.name
-      ? `${cluster.name} (${cluster.backend})`
-      : cluster.name;
+    const backend = cluster.backend && cluster.backend !== cluster.name ? cluster.backend : '';
+    const down = cluster.state === 'unreachable' ? 'not answering' : '';
+    const notes = [backend, down].filter(Boolean).join(', ');
+    return notes ? `${cluster.name} (${notes})` : cluster.name;
+  }
+
+  /** A queue with the size of its largest node and its time limit. */
+  function describeQueue(queue) {
+    const parts = [];
+    if (queue.cpus) parts.push(`${queue.cpus} CPU${queue.cpus === 1 ? '' : 's'}`);
+    if (queue.memory_mib) parts.push(`${Math.floor(queue.memory_mib / 1024)}G`);
+    if (queue.time_limit) parts.push(`up to ${queue.time_limit}`);
+    const name = queue.default ? `${queue.name} (default)` : queue.name;
+    return parts.length ? `${name}: ${parts.join(', ')}` : name;
   }
 
   /** Shows the queue select when the chosen cluster has queues. */
@@ -111,7 +122,8 @@ const NewSessionDialog = (() => {
     const cluster = catalog.clusters.find((c) => c.name === $('new-cluster').value);
     const queues = (cluster && Array.isArray(cluster.queues) ? cluster.queues : [])
       .map((q) => (typeof q === 'string' ? { name: q } : q));
-    fillSelect('queue', queues, (q) => q.name, null);
+    const preferred = cluster && cluster.default_queue;
+    fillSelect('queue', queues, describeQueue, preferred);
   }
 
   function fillForm(cat) {

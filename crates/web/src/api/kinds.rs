@@ -52,6 +52,9 @@ pub(crate) struct ClusterView {
     state: &'static str,
     /// Why it does not answer.
     error: Option<String>,
+    /// Commands Atelier has sent the resource manager since it started
+    /// (`sbatch`, `squeue`, `scancel`, `sinfo`); 0 for the local cluster.
+    commands_run: u64,
 }
 
 /// One queue of a cluster.
@@ -97,6 +100,7 @@ impl From<ClusterInfo> for ClusterView {
                 "ok"
             },
             error: info.error,
+            commands_run: info.commands_run,
         }
     }
 }
