@@ -245,7 +245,9 @@ async fn slurm_jobs_stream_output_and_cancel() {
 async fn outside_cancels_and_oversized_requests_are_reported() {
     let alice = TestUser::create();
     let profiles = "[[profile]]\nname = \"small\"\nmemory = \"1G\"\n\
-                    [[profile]]\nname = \"huge\"\nmemory = \"100G\"\n";
+                    [[profile]]\nname = \"huge\"\nmemory = \"100G\"\n\
+                    [[profile]]\nname = \"gpu\"\ngpus = 1\n\
+                    [[profile]]\nname = \"two-hours\"\ntime_limit_minutes = 120\n";
     let config = format!("{}{profiles}", slurm::cluster_config());
     let server = Server::start(&[], &[&alice], &config).await;
     let api = server.client().with_token(&server.token(&alice.name));
@@ -286,6 +288,14 @@ async fn outside_cancels_and_oversized_requests_are_reported() {
     let reason = huge["error"].as_str().unwrap();
     assert!(reason.contains("larger than any node"), "{reason}");
 
+    // A GPU the cluster does not offer, a time limit the queue does not allow.
+    for (profile, why) in [("gpu", "GPUs"), ("two-hours", "longer than queue debug allows")] {
+        let body = json!({"kind": "jupyterlab", "cluster": "hpc", "profile": profile});
+        let reply = api.post("/api/v1/sessions", body).await.json();
+        assert_eq!(reply["state"], "failed", "{reply}");
+        assert!(reply["error"].as_str().unwrap().contains(why), "{reply}");
+    }
+
     // Bad placement is a 400 that creates nothing.
     let before = api.get("/api/v1/sessions").await.json()["sessions"]
         .as_array()
@@ -305,6 +315,7 @@ async fn outside_cancels_and_oversized_requests_are_reported() {
             "queue",
         ),
         (json!({"kind": "jupyterlab", "queue": "debug"}), "queue"),
+        (json!({"kind": "jupyterlab", "profile": "gpu"}), "profile"),
     ] {
         let reply = api.post("/api/v1/sessions", body.clone()).await;
         assert_eq!(reply.status, 400, "{body}: {}", reply.text());

@@ -193,6 +193,13 @@ pub struct ProfileConfig {
     pub memory: Option<ByteSize>,
     /// Most active sessions one user may run with this profile.
     pub max_sessions: Option<u32>,
+    /// GPUs, on Slurm clusters (`--gpus`, up to the cluster's `max_gpus`).
+    /// Local sessions are not given GPUs: a profile with GPUs is refused
+    /// on the local cluster.
+    pub gpus: Option<u32>,
+    /// Time limit in minutes on Slurm clusters (`--time`); default: the
+    /// cluster's `default_minutes`. Local sessions use `max_age_secs`.
+    pub time_limit_minutes: Option<u32>,
     /// Users who may pick it. With `groups` also empty: everyone.
     #[serde(default)]
     pub users: Vec<String>,
@@ -422,6 +429,15 @@ impl Config {
                 return Err(ConfigError::general(
                     origin,
                     format!("profile {:?}: cpus must be above 0", profile.name),
+                ));
+            }
+            if profile.time_limit_minutes == Some(0) {
+                return Err(ConfigError::general(
+                    origin,
+                    format!(
+                        "profile {:?}: time_limit_minutes must be above 0",
+                        profile.name
+                    ),
                 ));
             }
         }

@@ -36,7 +36,8 @@ impl SessionManager {
         let plan = JobPlan::resolve(self, user, &request)?;
         let place = self
             .place(request.cluster.as_deref(), request.queue.as_deref())
-            .await?;
+            .await?
+            .with_profile(plan.chosen_profile.as_ref())?;
         let job = plan.record(user, &place.cluster, &self.settings.node);
         self.store.insert_job(&job).await?;
         self.announce(SessionEvent::JobChanged(Box::new(job.clone())));

@@ -175,7 +175,8 @@ impl SessionManager {
         let account = self.account_for(&user.name)?;
         let place = self
             .place(request.cluster.as_deref(), request.queue.as_deref())
-            .await?;
+            .await?
+            .with_profile(plan.profile.as_ref())?;
         self.check_quota(&user.name, plan.profile.as_ref()).await?;
         let session = self.new_record(user, request, &plan, &place);
         self.store.insert_session(&session).await?;

@@ -6,6 +6,7 @@ use atelier_core::InvalidInput;
 use atelier_launcher::{Backend, Placement, LOCAL_CLUSTER};
 
 use crate::manager::SessionManager;
+use crate::profiles::Profile;
 use crate::SessionError;
 
 /// The checked cluster of a request and what its backend is told.
@@ -49,6 +50,27 @@ impl SessionManager {
                 ..Placement::default()
             },
         })
+    }
+}
+
+impl Place {
+    /// Adds what the profile asks of a cluster (GPUs, time limit). GPUs
+    /// cannot be given to local sessions: such a profile is refused there.
+    pub(crate) fn with_profile(mut self, profile: Option<&Profile>) -> Result<Place, SessionError> {
+        let Some(profile) = profile else {
+            return Ok(self);
+        };
+        let gpus = profile.gpus.unwrap_or(0);
+        if gpus > 0 && self.cluster == LOCAL_CLUSTER {
+            let message = format!(
+                "profile {} asks for GPUs, which only a cluster gives; pick a cluster or another profile",
+                profile.name
+            );
+            return Err(InvalidInput::new("profile", message).into());
+        }
+        self.placement.gpus = gpus;
+        self.placement.minutes = profile.time_limit_minutes;
+        Ok(self)
     }
 }
 

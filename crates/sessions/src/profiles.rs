@@ -19,6 +19,10 @@ pub struct Profile {
     pub memory: Option<String>,
     /// Most active sessions a user may run with it.
     pub max_sessions: Option<u32>,
+    /// GPUs (Slurm clusters only).
+    pub gpus: Option<u32>,
+    /// Time limit in minutes (Slurm clusters only).
+    pub time_limit_minutes: Option<u32>,
     #[serde(skip)]
     memory_bytes: Option<u64>,
     #[serde(skip)]
@@ -59,6 +63,8 @@ impl Profiles {
                 cpus: entry.cpus,
                 memory: entry.memory.map(|m| m.to_string()),
                 max_sessions: entry.max_sessions,
+                gpus: entry.gpus,
+                time_limit_minutes: entry.time_limit_minutes,
                 memory_bytes: entry.memory.map(|m| m.0),
                 users: entry.users.clone(),
                 groups: entry.groups.clone(),

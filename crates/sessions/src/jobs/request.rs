@@ -14,6 +14,7 @@ use atelier_os::Account;
 
 use crate::languages::{self, Interpreter, Language, Languages};
 use crate::manager::SessionManager;
+use crate::profiles::Profile;
 use crate::SessionError;
 
 /// A checked job request: what runs, as whom, where.
@@ -24,6 +25,8 @@ pub(crate) struct JobPlan {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) limits: Option<Limits>,
+    /// The chosen profile, for what it asks of a cluster.
+    pub(crate) chosen_profile: Option<Profile>,
     name: String,
     command: Vec<String>,
     workdir: String,
@@ -74,6 +77,7 @@ impl JobPlan {
             args,
             env,
             limits: profile.as_ref().map(|p| p.limits()),
+            chosen_profile: profile.clone(),
             account,
             command,
             workdir,
