@@ -4,7 +4,8 @@
 # state, spool, logs, pid files and the munge key and socket under one folder,
 # ${ATELIER_SLURM_DIR:-/var/lib/atelier-slurm} (nothing in /etc/slurm).
 #
-# Partitions: `debug` (default, 1 hour) and `long` (7 days), both on this node.
+# Partitions: `debug` (default, 1 hour), `long` (7 days) and `shared` (cores
+# shared by up to 128 jobs, for benchmarks), all on this node.
 # Clients need SLURM_CONF: the last line printed is `export SLURM_CONF=...`, and
 # the same line is kept in $ATELIER_SLURM_DIR/env for later shells:
 #   eval "$(scripts/slurm-up.sh)"      or     . /var/lib/atelier-slurm/env
@@ -169,6 +170,9 @@ SlurmdTimeout=30
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$real_mb State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=01:00:00 State=UP
 PartitionName=long Nodes=$node Default=NO MaxTime=7-00:00:00 State=UP
+# Many small sessions at once (benchmarks): cores are shared by up to 128
+# jobs; memory is still accounted per job.
+PartitionName=shared Nodes=$node Default=NO MaxTime=1-00:00:00 OverSubscribe=FORCE:128 State=UP
 CONF
   chmod 0644 "$conf"
 

@@ -81,7 +81,7 @@ async fn jupyterlab_on_slurm_end_to_end() {
         .iter()
         .map(|q| q["name"].as_str().unwrap())
         .collect();
-    assert_eq!(queues, ["debug", "long"]);
+    assert_eq!(queues, ["debug", "long", "shared"]);
 
     let created = api
         .post(
@@ -289,7 +289,10 @@ async fn outside_cancels_and_oversized_requests_are_reported() {
     assert!(reason.contains("larger than any node"), "{reason}");
 
     // A GPU the cluster does not offer, a time limit the queue does not allow.
-    for (profile, why) in [("gpu", "GPUs"), ("two-hours", "longer than queue debug allows")] {
+    for (profile, why) in [
+        ("gpu", "GPUs"),
+        ("two-hours", "longer than queue debug allows"),
+    ] {
         let body = json!({"kind": "jupyterlab", "cluster": "hpc", "profile": profile});
         let reply = api.post("/api/v1/sessions", body).await.json();
         assert_eq!(reply["state"], "failed", "{reply}");

@@ -192,6 +192,54 @@ mod tests {
         format!(r#"{{"meta": {{}}, "errors": [], "jobs": [{{{fields}}}]}}"#)
     }
 
+    /// What `squeue --json` of Slurm 22.05 printed on this project's test
+    /// cluster (testdata/), read as the backend reads it.
+    #[test]
+    fn recorded_squeue_answers_are_read() {
+        let recorded = |name: &str| {
+            let path = format!("{}/src/slurm/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+            parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let running = &recorded("squeue-running.json")[&19];
+        assert_eq!(running.phase(), Phase::Running);
+        assert_eq!(running.batch_host.as_deref(), Some("vm"));
+        let waiting = &recorded("squeue-pending-resources.json")[&25];
+        assert_eq!(
+            waiting.phase(),
+            Phase::Pending("waiting for resources".into())
+        );
+        assert!(!never_starts(&waiting.reason));
+        let too_big = &recorded("squeue-too-big.json")[&20];
+        assert!(
+            never_starts(&too_big.reason),
+            "PartitionConfig never starts"
+        );
+        let ended = recorded("squeue-ended.json");
+        assert!(matches!(
+            ended[&22].phase(),
+            Phase::Ended { failed: false, .. }
+        ));
+        let Phase::Ended { reason, .. } = ended[&19].phase() else {
+            panic!("a cancelled job has ended");
+        };
+        assert!(reason.contains("cancelled"), "{reason}");
+        let failed = &recorded("squeue-failed.json")[&23];
+        assert_eq!(failed.exit_code, Some(3), "768 is exit status 3");
+        for name in [
+            "squeue-launch-failed.json",
+            "squeue-oom.json",
+            "squeue-too-big-mem.json",
+        ] {
+            let jobs = recorded(name);
+            let status = jobs.values().next().unwrap();
+            assert!(
+                matches!(status.phase(), Phase::Ended { failed: true, .. }),
+                "{name}: {:?}",
+                status.phase()
+            );
+        }
+    }
+
     #[test]
     fn a_running_job_is_read() {
         let text = job(
