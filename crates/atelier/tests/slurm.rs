@@ -181,6 +181,7 @@ async fn slurm_jobs_stream_output_and_cancel() {
         .await;
     assert_eq!(job.status, 201, "{}", job.text());
     assert_eq!(job.json()["cluster"], "hpc");
+    assert_eq!(job.json()["state"], "pending", "pending until Slurm runs it");
     let id = job.json()["id"].as_str().unwrap().to_owned();
     // Lines arrive while the Slurm job runs, each read only the new ones.
     let started = Instant::now();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use atelier_core::{
     Job, JobId, JobState, NewJob, Session, SessionKind, SessionState, Timestamp, User, UserName,
 };
-use atelier_launcher::{Backend, LaunchSpec, OutputChunk, OutputMode, OutputStream};
+use atelier_launcher::{Backend, LaunchSpec, OutputChunk, OutputMode, OutputStream, LOCAL_CLUSTER};
 use atelier_store::{JobChange, JobFilter};
 use tracing::{info, warn};
 
@@ -139,6 +139,15 @@ impl SessionManager {
             placement: place.placement,
         };
         let (change, outcome) = match self.backend.launch(&as_target(&job), &spec).await {
+            // On a cluster with a queue the job stays pending until the
+            // watcher sees it start.
+            Ok(handle) if job.cluster != LOCAL_CLUSTER => {
+                let change = JobChange {
+                    handle: Some(handle),
+                    ..Default::default()
+                };
+                (change, "job submitted")
+            }
             Ok(handle) => {
                 let change = JobChange {
                     state: Some(JobState::Running),

@@ -144,7 +144,17 @@ async fn send(
     request: Request,
 ) -> Response {
     let session = &route.session;
-    let upstream = match state.sessions.backend().endpoint(session) {
+    let backend = state.sessions.backend();
+    let endpoint = match backend.endpoint(session) {
+        Some(endpoint) => Some(endpoint),
+        // A remote session's address is learnt by probing it (right after
+        // a restart, before the watcher's first look): look once now.
+        None => {
+            let _ = backend.probe(session).await;
+            backend.endpoint(session)
+        }
+    };
+    let upstream = match endpoint {
         Some(Endpoint::Unix { path, uid }) => Upstream::UnixOwnedBy(path, uid),
         Some(Endpoint::Gate(addr)) => Upstream::Gate(addr, GateKey(session.secret.clone())),
         None => {

@@ -16,6 +16,11 @@ impl SessionManager {
     /// start are failed (anything it may have spawned is stopped).
     pub(crate) async fn recover_jobs(&self) {
         for job in self.node_jobs(JobState::Pending).await {
+            if waits_in_a_queue(&job) {
+                // Submitted to a cluster and waiting there: the watcher
+                // follows it like any other.
+                continue;
+            }
             let _ = self
                 .backend
                 .stop(&as_target(&job), self.settings.stop_grace)
@@ -26,15 +31,21 @@ impl SessionManager {
         }
     }
 
-    /// Records how this node's running jobs ended.
+    /// Records how this node's running jobs ended, and when jobs waiting
+    /// in a cluster's queue start.
     pub(crate) async fn check_jobs(self: &Arc<Self>) {
-        for job in self.node_jobs(JobState::Running).await {
+        let queued = self.node_jobs(JobState::Pending).await;
+        let running = self.node_jobs(JobState::Running).await;
+        let jobs = queued.into_iter().filter(waits_in_a_queue).chain(running);
+        for job in jobs {
             match self.backend.probe(&as_target(&job)).await {
-                Probe::Starting
-                | Probe::Ready
-                | Probe::Queued {
+                Probe::Queued {
                     hopeless: false, ..
                 } => {}
+                Probe::Starting | Probe::Ready if job.state == JobState::Pending => {
+                    self.mark_job_started(&job).await
+                }
+                Probe::Starting | Probe::Ready => {}
                 Probe::Queued {
                     reason,
                     hopeless: true,
@@ -70,6 +81,20 @@ impl SessionManager {
                         .await;
                 }
             }
+        }
+    }
+
+    async fn mark_job_started(&self, job: &Job) {
+        let change = JobChange {
+            state: Some(JobState::Running),
+            started_at: Some(Timestamp::now()),
+            ..Default::default()
+        };
+        if let Err(error) = self
+            .job_transition(&job.id, &[JobState::Pending], change)
+            .await
+        {
+            warn!(job_id = %job.id, %error, "could not record the start of a job");
         }
     }
 
@@ -150,4 +175,12 @@ impl SessionManager {
             }
         }
     }
+}
+
+/// A job handed to a cluster with a queue, not started there yet: `pending`
+/// with the backend's handle.
+fn waits_in_a_queue(job: &Job) -> bool {
+    job.state == JobState::Pending
+        && job.handle.is_some()
+        && job.cluster != atelier_launcher::LOCAL_CLUSTER
 }
