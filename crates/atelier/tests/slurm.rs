@@ -140,6 +140,8 @@ async fn jupyterlab_on_slurm_end_to_end() {
         (Some("hpc"), Some("ok"))
     );
     assert!(hpc["commands_run"].as_u64().unwrap() >= 3, "{hpc}");
+    let metrics = api.get("/metrics").await.text();
+    assert!(metrics.contains("atelier_cluster_up{cluster=\"hpc\"} 1"), "{metrics}");
 
     // The server killed and started again finds the session on Slurm.
     let server = server.restart().await;
@@ -181,7 +183,11 @@ async fn slurm_jobs_stream_output_and_cancel() {
         .await;
     assert_eq!(job.status, 201, "{}", job.text());
     assert_eq!(job.json()["cluster"], "hpc");
-    assert_eq!(job.json()["state"], "pending", "pending until Slurm runs it");
+    assert_eq!(
+        job.json()["state"],
+        "pending",
+        "pending until Slurm runs it"
+    );
     let id = job.json()["id"].as_str().unwrap().to_owned();
     // Lines arrive while the Slurm job runs, each read only the new ones.
     let started = Instant::now();

@@ -5,6 +5,9 @@
 //! - `atelier_proxy_requests_total{class}`: proxied requests by status class.
 //! - `atelier_proxy_request_seconds`: histogram of the time to the response head.
 //! - `atelier_launch_failures_total`: sessions that failed to launch.
+//! - `atelier_cluster_up{cluster}`: 1 when the cluster's commands answer.
+//! - `atelier_cluster_commands_total{cluster}`: commands sent to its
+//!   resource manager (`sbatch`, `squeue`, `scancel`, `sinfo`).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -153,10 +156,32 @@ fn disk_problem(data_dir: &std::path::Path) -> Option<&'static str> {
     }
 }
 
+/// The cluster lines; cluster names come from the config, never from users.
+fn render_clusters(out: &mut String, clusters: &[atelier_launcher::ClusterInfo]) {
+    let _ = writeln!(out, "# HELP atelier_cluster_up Whether the cluster's commands answer.\n# TYPE atelier_cluster_up gauge");
+    for cluster in clusters {
+        let up = u8::from(cluster.error.is_none());
+        let _ = writeln!(
+            out,
+            "atelier_cluster_up{{cluster=\"{}\"}} {up}",
+            cluster.name
+        );
+    }
+    let _ = writeln!(out, "# HELP atelier_cluster_commands_total Commands sent to the cluster's resource manager.\n# TYPE atelier_cluster_commands_total counter");
+    for cluster in clusters {
+        let _ = writeln!(
+            out,
+            "atelier_cluster_commands_total{{cluster=\"{}\"}} {}",
+            cluster.name, cluster.commands_run
+        );
+    }
+}
+
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     match state.store.count_sessions_by_state().await {
         Ok(counts) => {
-            let text = state.metrics.render(&counts);
+            let mut text = state.metrics.render(&counts);
+            render_clusters(&mut text, &state.sessions.backend().info().await);
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
         Err(error) => crate::ApiError::store(&error).into_response(),
