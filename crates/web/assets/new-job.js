@@ -53,11 +53,25 @@ const NewJobDialog = (() => {
     return parts.length ? `${profile.name} (${parts.join(', ')})` : profile.name;
   }
 
+  let clusters = [];
+
+  /** Shows the queue select when the chosen cluster has queues. */
+  function fillQueues() {
+    const cluster = clusters.find((c) => c.name === $('job-cluster').value);
+    const queues = cluster && Array.isArray(cluster.queues) ? cluster.queues : [];
+    fillSelect('queue', queues, (q) => (q.time_limit ? `${q.name} (up to ${q.time_limit})` : q.name),
+      cluster && cluster.default_queue);
+  }
+
   function fillForm(cat) {
     const d = cat.defaults || {};
     fillSelect('python', cat.python, (p) => p.name, d.python);
     fillSelect('r', cat.r, (r) => r.name, d.r);
     fillSelect('profile', cat.profiles, describeProfile, d.profile);
+    clusters = Array.isArray(cat.clusters) ? cat.clusters : [];
+    // One cluster (this server) is no choice: the field shows from two on.
+    fillSelect('cluster', clusters.length > 1 ? clusters : [], (c) => c.name, d.cluster);
+    fillQueues();
   }
 
   /** A problem with the input: its message and the field to fix. */
@@ -109,7 +123,7 @@ const NewJobDialog = (() => {
     if (workdir) body.workdir = workdir;
     const env = environment();
     if (Object.keys(env).length) body.env = env;
-    for (const key of ['python', 'r', 'profile']) {
+    for (const key of ['python', 'r', 'profile', 'cluster', 'queue']) {
       const value = $('job-' + key).value;
       if (!$('job-field-' + key).hidden && value) body[key] = value;
     }
@@ -194,6 +208,7 @@ const NewJobDialog = (() => {
     $('job-form').addEventListener('submit', submit);
     $('job-cancel').addEventListener('click', close);
     $('job-close').addEventListener('click', close);
+    $('job-cluster').addEventListener('change', fillQueues);
     for (const radio of document.querySelectorAll('input[name="job-mode"]')) {
       radio.addEventListener('change', showMode);
     }
