@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs Atelier's end-to-end tests in a real browser (tests/browser, node's test
 # runner driving Debian's Chromium through playwright-core): logging in,
-# JupyterLab, VS Code and Jupyter Notebook sessions, a job's live output, and
-# logging out. Installs what it needs, creates its own Linux user and its own
+# JupyterLab, VS Code and Jupyter Notebook sessions, a job's live output,
+# logging out, and a JupyterLab session on the single-node Slurm (started by
+# scripts/slurm-up.sh). Installs what it needs, creates its own Linux user and its own
 # `atelier serve` on a free port, and removes both afterwards, also when a test
 # fails. Must run as root. The output ends with node's test summary.
 #
@@ -24,6 +25,7 @@ command -v node >/dev/null || apt_install nodejs
 command -v npm >/dev/null || apt_install npm
 "$here/install-ides.sh"
 "$here/install-languages.sh"
+eval "$("$here/slurm-up.sh")"   # 07-slurm runs a session on it
 if [ ! -f /etc/pam.d/atelier ]; then
   echo "the PAM service /etc/pam.d/atelier is missing: run scripts/test-env.sh first" >&2
   exit 1
@@ -113,6 +115,12 @@ provider = "pam"
 
 [sessions]
 stop_grace_secs = 3
+
+[[cluster]]
+name = "hpc"
+backend = "slurm"
+slurm_conf = "$SLURM_CONF"
+poll_secs = 0.5
 TOML
 
 say "starting atelier serve on $url"

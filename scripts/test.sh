@@ -13,6 +13,11 @@ cd "$here/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ATELIER_CACHE/target}
 mkdir -p "$CARGO_TARGET_DIR"
 chmod 755 "$ATELIER_CACHE" "$CARGO_TARGET_DIR"
+# Cargo keys the workspace's own crates by name, not by folder, and checks
+# the files their last build read: a build from another checkout whose files
+# have not changed since would be taken as fresh. Forget those builds, so
+# that this clone's sources are what is tested (dependencies stay cached).
+rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/atelier-*
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -550,13 +550,22 @@ impl Backend for SlurmBackend {
         let job_id = script::parse_job_id(&stdout)
             .ok_or_else(|| scheduler(format!("no job id in its answer {:?}", stdout.trim())))?;
         let resources = format!(
-            "Slurm job {job_id}: {} CPU{}, {}M memory, {}{}",
+            "Slurm: {} CPU{}, {}M memory, {}{}{}",
             request.cpus,
             if request.cpus == 1 { "" } else { "s" },
             request.memory_mib,
             request
                 .minutes
                 .map_or("the queue's time limit".to_owned(), |m| format!("{m} min")),
+            if request.gpus > 0 {
+                format!(
+                    ", {} GPU{}",
+                    request.gpus,
+                    if request.gpus == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            },
             request
                 .partition
                 .as_ref()
