@@ -5,9 +5,9 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{eventually, session_processes, Client, Server, TestUser};
+use common::{eventually, job_output_until, session_processes, Client, Server, TestUser};
 use serde_json::{json, Value};
 
 /// Writes a script into the user's home, owned by them.
@@ -122,24 +122,7 @@ async fn output_arrives_while_the_job_runs_and_cancel_stops_everything() {
     );
     let id = submit(&api, json!({"script": ticker})).await;
     // Read by offset while it runs: each read returns only new lines.
-    let started = Instant::now();
-    let (mut offset, mut seen) = (0u64, String::new());
-    while seen.lines().count() < 10 {
-        let reply = api
-            .get(&format!("/api/v1/jobs/{id}/output?offset={offset}"))
-            .await;
-        offset = reply.headers["x-atelier-next-offset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        seen.push_str(&reply.text());
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "output did not arrive: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (offset, seen) = job_output_until(&api, &id, 10, Duration::from_secs(20)).await;
     assert_eq!(
         api.get(&format!("/api/v1/jobs/{id}")).await.json()["state"],
         "running",

@@ -3,13 +3,17 @@
 //! session gate, a gate that admits nobody without the secret, re-adoption
 //! after a SIGKILL of the server, job output while it runs, cancel, an
 //! admin's `scancel` from outside, and requests larger than the node.
+//!
+//! The node has 2 CPUs and the tests run in parallel: all but the first use
+//! the `shared` partition (cores shared by many jobs), so none waits for
+//! another's CPU.
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::jupyter::run_in_kernel;
-use common::{eventually, session_processes, slurm, Client, Server, TestUser};
+use common::{eventually, job_output_until, session_processes, slurm, Client, Server, TestUser};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -141,7 +145,10 @@ async fn jupyterlab_on_slurm_end_to_end() {
     );
     assert!(hpc["commands_run"].as_u64().unwrap() >= 3, "{hpc}");
     let metrics = api.get("/metrics").await.text();
-    assert!(metrics.contains("atelier_cluster_up{cluster=\"hpc\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("atelier_cluster_up{cluster=\"hpc\"} 1"),
+        "{metrics}"
+    );
 
     // The server killed and started again finds the session on Slurm.
     let server = server.restart().await;
@@ -178,7 +185,7 @@ async fn slurm_jobs_stream_output_and_cancel() {
     let job = api
         .post(
             "/api/v1/jobs",
-            json!({"command": ["/bin/sh", "-c", ticker], "cluster": "hpc"}),
+            json!({"command": ["/bin/sh", "-c", ticker], "cluster": "hpc", "queue": "shared"}),
         )
         .await;
     assert_eq!(job.status, 201, "{}", job.text());
@@ -190,24 +197,8 @@ async fn slurm_jobs_stream_output_and_cancel() {
     );
     let id = job.json()["id"].as_str().unwrap().to_owned();
     // Lines arrive while the Slurm job runs, each read only the new ones.
-    let started = Instant::now();
-    let (mut offset, mut seen) = (0u64, String::new());
-    while seen.lines().count() < 5 {
-        let reply = api
-            .get(&format!("/api/v1/jobs/{id}/output?offset={offset}"))
-            .await;
-        offset = reply.headers["x-atelier-next-offset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        seen.push_str(&reply.text());
-        assert!(
-            started.elapsed() < Duration::from_secs(40),
-            "output did not arrive: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_, seen) = job_output_until(&api, &id, 5, Duration::from_secs(40)).await;
+    assert!(seen.starts_with("line 1\nline 2\n"), "{seen:?}");
     assert_eq!(
         api.get(&format!("/api/v1/jobs/{id}")).await.json()["state"],
         "running",
@@ -223,7 +214,7 @@ async fn slurm_jobs_stream_output_and_cancel() {
     let sleeper = api
         .post(
             "/api/v1/jobs",
-            json!({"command": ["/bin/sh", "-c", "sleep 300 & sleep 300"], "cluster": "hpc"}),
+            json!({"command": ["/bin/sh", "-c", "sleep 300 & sleep 300"], "cluster": "hpc", "queue": "shared"}),
         )
         .await;
     let sleeper = sleeper.json()["id"].as_str().unwrap().to_owned();
@@ -263,7 +254,7 @@ async fn outside_cancels_and_oversized_requests_are_reported() {
     let created = api
         .post(
             "/api/v1/sessions",
-            json!({"kind": "jupyterlab", "cluster": "hpc"}),
+            json!({"kind": "jupyterlab", "cluster": "hpc", "queue": "shared"}),
         )
         .await;
     let id = created.json()["id"].as_str().unwrap().to_owned();

@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use atelier_core::{Session, SessionId, Timestamp};
+use atelier_core::{Session, SessionId, SessionState, Timestamp};
 
 use crate::local::{files, launch as local_launch, output, probe as local_probe};
 use crate::supervisor::{ExitRecord, GateEndpoint, PrepareInput, ENDPOINT_FILE, EXIT_FILE};
@@ -428,6 +428,22 @@ impl SlurmBackend {
         }
     }
 
+    /// Whether the job's gate has written its address while `snapshot`
+    /// still shows the job queued or not at all (it was taken earlier).
+    /// Asked only for starting sessions, so that at most one extra query
+    /// is made per session start.
+    async fn started_unseen(&self, snapshot: &status::Snapshot, handle: &Handle) -> bool {
+        let seen_running = snapshot
+            .jobs
+            .get(&handle.job_id)
+            .is_some_and(|status| !matches!(status.phase(), Phase::Pending(_)));
+        !seen_running
+            && snapshot.error.is_none()
+            && tokio::fs::try_exists(handle.dir.join(ENDPOINT_FILE))
+                .await
+                .unwrap_or(false)
+    }
+
     /// Waits until Slurm no longer runs the job, up to `limit`.
     async fn wait_gone(&self, job_id: u64, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
@@ -589,7 +605,13 @@ impl Backend for SlurmBackend {
         let Ok(handle) = Handle::parse(session) else {
             return Probe::Gone;
         };
-        let snapshot = self.statuses.fresh(&self.commands).await;
+        let mut snapshot = self.statuses.fresh(&self.commands).await;
+        if session.state == SessionState::Starting && self.started_unseen(&snapshot, &handle).await
+        {
+            // The gate is up, so Slurm runs the job: ask now rather than
+            // wait up to a poll interval to let the user in.
+            snapshot = self.statuses.now(&self.commands).await;
+        }
         if let Some(error) = &snapshot.error {
             return Probe::Queued {
                 reason: format!("Slurm does not answer: {error}"),

@@ -70,3 +70,30 @@ fn process_uid(pid: i32) -> Option<u32> {
     let line = status.lines().find(|line| line.starts_with("Uid:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Reads a job's output by offset, each read asking only for what is new,
+/// until it holds `lines` lines; panics after `limit`. Returns the next
+/// offset and the text read.
+pub async fn job_output_until(
+    api: &Client,
+    id: &str,
+    lines: usize,
+    limit: Duration,
+) -> (u64, String) {
+    let started = Instant::now();
+    let (mut offset, mut seen) = (0u64, String::new());
+    while seen.lines().count() < lines {
+        let reply = api
+            .get(&format!("/api/v1/jobs/{id}/output?offset={offset}"))
+            .await;
+        offset = reply.headers["x-atelier-next-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        seen.push_str(&reply.text());
+        assert!(started.elapsed() < limit, "output did not arrive: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (offset, seen)
+}
