@@ -10,7 +10,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+use crate::choices::Choices;
 
 /// `atelier session …`
 #[derive(Subcommand)]
@@ -33,6 +35,8 @@ pub(crate) enum SessionCommand {
         /// Session name.
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        choices: Choices,
         /// Wait until it is running (or has failed).
         #[arg(long)]
         wait: bool,
@@ -89,9 +93,16 @@ async fn execute(command: SessionCommand) -> anyhow::Result<()> {
             api,
             kind,
             name,
+            choices,
             wait,
         } => {
-            let body = json!({ "kind": kind, "name": name });
+            let mut body = Map::new();
+            body.insert("kind".into(), json!(kind));
+            if let Some(name) = name {
+                body.insert("name".into(), json!(name));
+            }
+            choices.add_to(&mut body);
+            let body = Value::Object(body);
             let mut session = call(&api, Method::POST, "/api/v1/sessions", Some(body)).await?;
             if wait {
                 session =

@@ -16,6 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 
+use crate::choices::Choices;
 use crate::client::{call, Api};
 
 /// `atelier job …`
@@ -43,15 +44,8 @@ pub(crate) enum JobCommand {
         /// Environment addition, KEY=VALUE (repeatable).
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
-        /// Python version.
-        #[arg(long)]
-        python: Option<String>,
-        /// R version.
-        #[arg(long)]
-        r: Option<String>,
-        /// Resource profile.
-        #[arg(long)]
-        profile: Option<String>,
+        #[command(flatten)]
+        choices: Choices,
         /// Follow the output until the job ends, and exit with its exit code.
         #[arg(long)]
         wait: bool,
@@ -109,14 +103,10 @@ async fn execute(command: JobCommand) -> anyhow::Result<()> {
             name,
             workdir,
             env,
-            python,
-            r,
-            profile,
+            choices,
             wait,
         } => {
-            let body = submit_body(
-                script, rest, command, name, workdir, env, python, r, profile,
-            )?;
+            let body = submit_body(script, rest, command, name, workdir, env, choices)?;
             let job = call(&api, Method::POST, "/api/v1/jobs", Some(body)).await?;
             let id = job["id"].as_str().unwrap_or_default().to_owned();
             if !wait {
@@ -195,9 +185,7 @@ fn submit_body(
     name: Option<String>,
     workdir: Option<String>,
     env: Vec<String>,
-    python: Option<String>,
-    r: Option<String>,
-    profile: Option<String>,
+    choices: Choices,
 ) -> anyhow::Result<Value> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let mut body = Map::new();
@@ -227,16 +215,10 @@ fn submit_body(
         vars.insert(key.to_owned(), json!(value));
     }
     body.insert("env".into(), Value::Object(vars));
-    for (key, value) in [
-        ("name", name),
-        ("python", python),
-        ("r", r),
-        ("profile", profile),
-    ] {
-        if let Some(value) = value {
-            body.insert(key.into(), json!(value));
-        }
+    if let Some(name) = name {
+        body.insert("name".into(), json!(name));
     }
+    choices.add_to(&mut body);
     Ok(Value::Object(body))
 }
 

@@ -4,6 +4,7 @@
 //! as each session's user).
 
 mod admin;
+mod choices;
 mod client;
 mod job_client;
 mod serve;

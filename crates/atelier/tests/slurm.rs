@@ -210,6 +210,48 @@ async fn slurm_jobs_stream_output_and_cancel() {
     let all = api.get(&format!("/api/v1/jobs/{id}/output")).await.text();
     assert_eq!(all.lines().count(), 30);
 
+    // The CLI offers the same choice, and --wait follows the job to its end.
+    let token = server.token(&alice.name);
+    let url = server.url();
+    let env = [
+        ("ATELIER_TOKEN", token.as_str()),
+        ("ATELIER_SERVER", url.as_str()),
+    ];
+    let (ok, out, err) = server.cli(
+        &[
+            "job",
+            "submit",
+            "--cluster",
+            "hpc",
+            "--queue",
+            "shared",
+            "--workdir",
+            "/tmp",
+            "--command",
+            "--wait",
+            "--",
+            "/bin/echo",
+            "from the CLI",
+        ],
+        &env,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "from the CLI\n", "{err}");
+    let (ok, _, err) = server.cli(
+        &[
+            "session",
+            "start",
+            "--kind",
+            "jupyterlab",
+            "--cluster",
+            "hpc",
+            "--queue",
+            "nope",
+        ],
+        &env,
+    );
+    assert!(!ok && err.contains("no queue"), "{err}");
+
     // Cancel: the Slurm job and its processes end within the grace (3 s).
     let sleeper = api
         .post(
