@@ -217,6 +217,9 @@ async fn slurm_jobs_stream_output_and_cancel() {
         ("ATELIER_TOKEN", token.as_str()),
         ("ATELIER_SERVER", url.as_str()),
     ];
+    // Words that a shell would run reach the program as they are.
+    let marker = format!("/tmp/atelier-slurm-{}", alice.name);
+    let nasty = format!("from the CLI $(touch {marker}) `touch {marker}`; touch {marker} '\"");
     let (ok, out, err) = server.cli(
         &[
             "job",
@@ -231,12 +234,16 @@ async fn slurm_jobs_stream_output_and_cancel() {
             "--wait",
             "--",
             "/bin/echo",
-            "from the CLI",
+            &nasty,
         ],
         &env,
     );
     assert!(ok, "{err}");
-    assert_eq!(out, "from the CLI\n", "{err}");
+    assert_eq!(out, format!("{nasty}\n"), "{err}");
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "a shell ran the user's words"
+    );
     let (ok, _, err) = server.cli(
         &[
             "session",
