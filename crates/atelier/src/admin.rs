@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use atelier_auth::{hash_token, new_api_token, UsersFile};
 use atelier_config::AuthProvider;
 use atelier_core::{Role, Timestamp, User, UserName};
+use atelier_launcher::slurm::SlurmBackend;
 use atelier_store::{ApiToken, StoreConfig};
 use clap::Subcommand;
 
@@ -172,6 +173,38 @@ pub(crate) fn config(command: ConfigCommand) -> anyhow::Result<()> {
         match &kind.reason {
             None => println!("  kind {}: available", kind.name),
             Some(reason) => println!("  kind {}: unavailable ({reason})", kind.name),
+        }
+    }
+    check_clusters(&settings.config.cluster)
+}
+
+/// Asks each Slurm cluster for its partitions, and says what it answered.
+fn check_clusters(clusters: &[atelier_config::ClusterConfig]) -> anyhow::Result<()> {
+    let slurm: Vec<_> = clusters.iter().filter(|c| c.backend == "slurm").collect();
+    if slurm.is_empty() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    for cluster in slurm {
+        let backend = SlurmBackend::new(crate::serve::slurm_settings(cluster));
+        match runtime.block_on(backend.partitions()) {
+            Ok(queues) => {
+                let queues: Vec<String> = queues
+                    .iter()
+                    .map(|q| {
+                        format!(
+                            "{} ({} CPUs, {}M, {})",
+                            q.name, q.cpus, q.memory_mib, q.time_limit
+                        )
+                    })
+                    .collect();
+                println!(
+                    "  cluster {} (slurm): answering; queues {}",
+                    cluster.name,
+                    queues.join(", ")
+                );
+            }
+            Err(error) => println!("  cluster {} (slurm): not answering: {error}", cluster.name),
         }
     }
     Ok(())

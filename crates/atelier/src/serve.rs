@@ -139,7 +139,7 @@ fn clusters(settings: &Settings) -> anyhow::Result<Clusters> {
 }
 
 /// A `[[cluster]]` of backend `slurm`, with the defaults of its keys.
-fn slurm_settings(cluster: &atelier_config::ClusterConfig) -> SlurmSettings {
+pub(crate) fn slurm_settings(cluster: &atelier_config::ClusterConfig) -> SlurmSettings {
     SlurmSettings {
         name: cluster.name.clone(),
         bin: cluster
