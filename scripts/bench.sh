@@ -6,7 +6,7 @@
 # the test upstream, runs every case, and cleans everything away, also on
 # failure. Results: results/<timestamp>/bench.{json,svg}.
 #
-#   sudo scripts/bench.sh            # the full run (about 25 minutes on 2 cores)
+#   sudo scripts/bench.sh            # the full run (about 20 minutes on 2 cores)
 #   sudo scripts/bench.sh --short    # the CI version (a few minutes)
 #   sudo scripts/bench.sh --cases http,ws   # some cases only
 #
@@ -60,13 +60,21 @@ install_peers() {
   chmod -R a+rX "$bench_cache"
 }
 
+# Cargo's own variable, so that a caller with its own target folder (CI, or
+# an engineer keeping off another build's lock) gets its binaries from there.
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+
 build() {
   say "building atelier and atelier-bench (release)"
-  (cd "$repo" && cargo build --release -q -p atelier-bench)
-  if [ -z "${ATELIER_BIN:-}" ]; then
-    (cd "$repo" && cargo build --release -q -p atelier)
-    ATELIER_BIN=$repo/target/release/atelier
-  fi
+  # As in scripts/test.sh: a shared target folder may hold a build of the
+  # workspace's crates from another checkout that cargo would take as fresh;
+  # forget it, so that the binaries measured are this clone's.
+  rm -rf "$target_dir"/release/.fingerprint/atelier-*
+  # One cargo call: the two share most dependencies and one build lock.
+  local packages=(-p atelier-bench)
+  [ -n "${ATELIER_BIN:-}" ] || packages+=(-p atelier)
+  (cd "$repo" && cargo build --release --locked -q "${packages[@]}")
+  ATELIER_BIN=${ATELIER_BIN:-$target_dir/release/atelier}
 }
 
 work=""
@@ -75,7 +83,14 @@ server_pid=""
 driver_pid=""
 cleanup() {
   set +e
-  [ -n "$driver_pid" ] && kill "$driver_pid" 2>/dev/null && wait "$driver_pid" 2>/dev/null
+  # The driver leads a process group of its own with the peers it started
+  # (nginx, configurable-http-proxy, JupyterHub, all as root): stop them all.
+  if [ -n "$driver_pid" ]; then
+    kill -TERM -- "-$driver_pid" 2>/dev/null
+    wait "$driver_pid" 2>/dev/null
+    sleep 0.5
+    kill -KILL -- "-$driver_pid" 2>/dev/null
+  fi
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   if [ -n "$user" ] && id "$user" >/dev/null 2>&1; then
     # Only the throwaway user's processes: its sessions, JupyterLab, JupyterHub's servers.
@@ -85,7 +100,14 @@ cleanup() {
   fi
   [ -n "$work" ] && rm -rf "$work"
 }
-trap cleanup EXIT
+# Whatever happens (a failed install or build, a crash, Ctrl-C), the run ends
+# with one `bench:` line that scripts/test.sh can count.
+reported=""
+finish() {
+  cleanup
+  [ -n "$reported" ] || echo "bench: 0 passed, 1 failed"
+}
+trap finish EXIT
 trap 'exit 130' INT TERM
 
 free_port() {
@@ -99,7 +121,7 @@ ulimit -n "$(ulimit -Hn)"   # WebSockets: every proxied socket is two descriptor
 work=$(mktemp -d /tmp/atelier-bench.XXXXXX)
 chmod 0755 "$work"
 mkdir -p "$work/bin" "$work/peers"
-install -m 0755 "$repo/target/release/atelier-bench" "$work/bin/atelier-bench"
+install -m 0755 "$target_dir/release/atelier-bench" "$work/bin/atelier-bench"
 user=atbench$$
 say "creating the throwaway user $user"
 useradd --create-home --home-dir "$work/home" --shell /bin/bash "$user"
@@ -134,22 +156,26 @@ for _ in $(seq 100); do
 done
 
 say "running the cases"
-ATELIER_BENCH_TOKEN=$token "$work/bin/atelier-bench" run \
+# Progress goes to stderr as it happens; the table and the closing line go
+# to a file first, so that they are complete when read back below.
+ATELIER_BENCH_TOKEN=$token setsid "$work/bin/atelier-bench" run \
   --atelier "http://127.0.0.1:$port" --atelier-pid "$server_pid" --data-dir "$work/data" \
   --user "$user" --work "$work/peers" --results "$repo/results" \
   --chp "$bench_cache/chp/node_modules/.bin/configurable-http-proxy" --hub "$bench_cache/hub" \
-  "${driver_args[@]}" > >(tee "$work/driver.out") 2> >(tee "$work/driver.err" >&2) &
+  "${driver_args[@]}" > "$work/driver.out" &
 driver_pid=$!
 status=0
 wait "$driver_pid" || status=$?
 driver_pid=""
-line=$(grep -E '^bench: [0-9]+ passed, [0-9]+ failed$' "$work/driver.out" | tail -1 || true)
+cat "$work/driver.out"
 if ! kill -0 "$server_pid" 2>/dev/null; then
   say "atelier serve died; the end of its log:"
   tail -20 "$work/server.log" >&2
+  status=1
 fi
-cleanup
-trap - EXIT
-[ -n "$line" ] || line="bench: 0 passed, 1 failed"
-echo "$line"
+# The driver's own `bench: N passed, M failed` line was just printed; if it
+# never got that far, the EXIT trap reports the run as one failure.
+if grep -qE '^bench: [0-9]+ passed, [0-9]+ failed$' "$work/driver.out"; then
+  reported=1
+fi
 exit "$status"

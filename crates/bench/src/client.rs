@@ -68,6 +68,29 @@ pub(crate) fn parse_header(text: &str) -> anyhow::Result<(HeaderName, HeaderValu
     Ok((name, value))
 }
 
+/// What [`Conn::send_counting`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    /// The status.
+    pub(crate) status: StatusCode,
+    /// Bytes of the body.
+    pub(crate) length: usize,
+    /// The server said it closes the connection after this answer
+    /// (`Connection: close`, as nginx does after `keepalive_requests`): the
+    /// next request needs a new connection, which is no failure.
+    pub(crate) closing: bool,
+}
+
+/// True if the answer's `Connection` header names `close`.
+pub(crate) fn announces_close(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
 /// One open HTTP/1.1 connection.
 pub(crate) struct Conn {
     sender: SendRequest<Full<Bytes>>,
@@ -115,10 +138,11 @@ impl Conn {
     pub(crate) async fn send_counting(
         &mut self,
         request: Request<Full<Bytes>>,
-    ) -> anyhow::Result<(StatusCode, usize)> {
+    ) -> anyhow::Result<Answer> {
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let status = response.status();
+        let closing = announces_close(response.headers());
         let mut body = response.into_body();
         let mut length = 0;
         while let Some(frame) = body.frame().await {
@@ -126,7 +150,11 @@ impl Conn {
                 length += data.len();
             }
         }
-        Ok((status, length))
+        Ok(Answer {
+            status,
+            length,
+            closing,
+        })
     }
 
     /// Sends and returns the status and the whole body.
@@ -160,6 +188,19 @@ mod tests {
         assert_eq!(bare.with_path("/1m").path, "/1m");
         assert!(Url::parse("https://x/").is_err());
         assert!(Url::parse("http:///path").is_err());
+    }
+
+    #[test]
+    fn a_connection_close_answer_is_recognised() {
+        let mut headers = HeaderMap::new();
+        assert!(!announces_close(&headers));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+        assert!(!announces_close(&headers));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("Upgrade, Close"),
+        );
+        assert!(announces_close(&headers));
     }
 
     #[test]

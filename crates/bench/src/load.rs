@@ -7,6 +7,8 @@
 //! requests it held up (no coordinated omission). A connection that was idle
 //! when its request fell due starts the clock when it actually sends, so the
 //! timer's own lateness (about a millisecond) is not charged to the server.
+//! A connection the server announces it closes (`Connection: close`) is
+//! replaced before the next request: the reconnect is timed, not an error.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -104,11 +106,11 @@ async fn worker(load: Arc<Load>, clock: Arc<Clock>) -> Samples {
                 }
             }
         }
-        let ok = match conn.as_mut() {
+        let (ok, reusable) = match conn.as_mut() {
             Some(open) => send_one(open, &load).await,
-            None => false,
+            None => (false, false),
         };
-        if !ok {
+        if !ok || !reusable {
             conn = None;
         }
         if measured {
@@ -144,15 +146,19 @@ async fn next_start(load: &Load, clock: &Clock) -> Option<Instant> {
     Some(Instant::now())
 }
 
-async fn send_one(conn: &mut Conn, load: &Load) -> bool {
+/// Sends one request: whether it succeeded, and whether the connection
+/// may carry the next one (the server did not announce that it closes it).
+async fn send_one(conn: &mut Conn, load: &Load) -> (bool, bool) {
     let Ok(request) = conn.request(Method::GET, &load.url.path, &load.headers, Bytes::new()) else {
-        return false;
+        return (false, false);
     };
     match conn.send_counting(request).await {
-        Ok((status, length)) => {
-            status.is_success() && load.expect_len.is_none_or(|want| want == length)
+        Ok(answer) => {
+            let ok = answer.status.is_success()
+                && load.expect_len.is_none_or(|want| want == answer.length);
+            (ok, !answer.closing)
         }
-        Err(_) => false,
+        Err(_) => (false, false),
     }
 }
 

@@ -132,24 +132,36 @@ impl Report {
 }
 
 /// The baseline a contender is compared with in its group: `direct` if
-/// measured, else the group's first row.
+/// measured, else the group's first row. None for a group of one row (a
+/// ratio to itself says nothing).
 fn baseline<'a>(case: &'a Case, group: &str) -> Option<&'a Row> {
+    let members = case.rows.iter().filter(|r| r.group == group).count();
+    if members < 2 {
+        return None;
+    }
     case.find(group, "direct")
         .or_else(|| case.rows.iter().find(|r| r.group == group))
 }
 
-/// The table printed at the end of a run.
+/// The table printed at the end of a run. The first two columns are as
+/// wide as their longest entry, so long contender names keep the columns
+/// aligned.
 pub(crate) fn table(report: &Report) -> String {
+    let rows = || report.cases.iter().flat_map(|c| c.rows.iter());
+    let group_width = rows().map(|r| r.group.chars().count()).fold(11, usize::max);
+    let who_width = rows()
+        .map(|r| r.contender.chars().count())
+        .fold(9, usize::max);
     let mut out = String::new();
     for case in &report.cases {
         let _ = writeln!(out, "\n## {} — {}", case.name, case.title);
         let _ = writeln!(
             out,
-            "{:<34} {:<12} {:>11} {:>9} {:>9} {:>7} {:>9}",
+            "{:<group_width$} {:<who_width$} {:>13} {:>9} {:>9} {:>7} {:>8}",
             "measurement", "contender", "rate/value", "p50 us", "p99 us", "errors", "vs base"
         );
         for row in &case.rows {
-            let _ = writeln!(out, "{}", table_line(case, row));
+            let _ = writeln!(out, "{}", table_line(case, row, group_width, who_width));
         }
         for check in &case.checks {
             let mark = if check.met { "met" } else { "MISSED" };
@@ -169,7 +181,7 @@ pub(crate) fn table(report: &Report) -> String {
     out
 }
 
-fn table_line(case: &Case, row: &Row) -> String {
+fn table_line(case: &Case, row: &Row, group_width: usize, who_width: usize) -> String {
     let ratio = baseline(case, &row.group)
         .map(|base| base.figure().0)
         .filter(|base| *base > 0.0)
@@ -177,26 +189,28 @@ fn table_line(case: &Case, row: &Row) -> String {
             || "-".to_owned(),
             |base| format!("{:.2}x", row.figure().0 / base),
         );
-    match (&row.load, row.value) {
-        (Some(load), _) => format!(
-            "{:<34} {:<12} {:>7.0} r/s {:>9} {:>9} {:>7} {:>9}",
-            row.group, row.contender, load.per_second, load.p50_us, load.p99_us, load.errors, ratio
+    let (figure, p50, p99, errors) = match (&row.load, row.value) {
+        (Some(load), _) => (
+            format!("{:.0} r/s", load.per_second),
+            load.p50_us.to_string(),
+            load.p99_us.to_string(),
+            load.errors.to_string(),
         ),
-        (None, value) => format!(
-            "{:<34} {:<12} {:>11} {:>9} {:>9} {:>7} {:>9}",
-            row.group,
-            row.contender,
+        (None, value) => (
             format!(
                 "{:.1} {}",
                 value.unwrap_or(0.0),
                 row.unit.as_deref().unwrap_or("")
             ),
-            "-",
-            "-",
-            "-",
-            ratio
+            "-".to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
         ),
-    }
+    };
+    format!(
+        "{:<group_width$} {:<who_width$} {figure:>13} {p50:>9} {p99:>9} {errors:>7} {ratio:>8}",
+        row.group, row.contender
+    )
 }
 
 /// Fill colours, one per contender in order of appearance.

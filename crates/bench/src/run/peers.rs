@@ -196,7 +196,9 @@ async fn get_ok(url: &Url, headers: HeaderMap) -> bool {
 
 /// nginx as a reverse proxy in the way its documentation recommends for
 /// this: keep-alive to the upstream, WebSocket upgrades passed through,
-/// no access log (Atelier keeps none either).
+/// no access log (Atelier keeps none either). Answers are buffered in
+/// memory only (`proxy_max_temp_file_size 0`): by default nginx spools a
+/// 1 MB answer to a temporary file, a disk write Atelier and CHP do not make.
 fn nginx_conf(work: &std::path::Path, port: u16, upstream: u16) -> String {
     let work = work.display();
     format!(
@@ -226,6 +228,7 @@ http {{
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_read_timeout 1h;
+            proxy_max_temp_file_size 0;
         }}
     }}
 }}

@@ -4,11 +4,11 @@
 //! 100,000 IDE processes do not fit on one machine, so the extra sessions
 //! are real `running` records written through Atelier's own store API into
 //! the server's database while it runs. Each is a copy of the benchmark
-//! session's record with its own id and folder, whose `ide.sock` is a hard
-//! link to the benchmark session's socket: every one of them is routable
-//! through the proxy and answers, and the server's watcher probes them all
-//! as it would real sessions (same process, same uid). What is not real:
-//! they share one supervisor and one upstream process.
+//! session's record with its own id and folder, whose `ide.sock` is a
+//! symbolic link to the benchmark session's socket: every one of them is
+//! routable through the proxy and answers, and the server's watcher probes
+//! them all as it would real sessions (same process, same uid). What is not
+//! real: they share one supervisor and one upstream process.
 //!
 //! Atelier's proxy finds a route in its in-memory table for sessions this
 //! server process started, and in the store for the others (here: the
@@ -31,6 +31,8 @@ use crate::upstream::SMALL;
 
 /// Connections of the latency measurement (open loop at `--rate-1k`).
 const CONNECTIONS: usize = 64;
+/// The node named on the store-route copy: not this server.
+const OTHER_NODE: &str = "atelier-bench-elsewhere";
 
 /// Grows the number of running sessions step by step, measuring at each.
 pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> anyhow::Result<()> {
@@ -47,26 +49,35 @@ pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> an
         .await?
         .context("the benchmark session is not in the store")?;
     let cloner = Cloner::new(template)?;
+    // The store route: a record of another node, which this server neither
+    // adopts nor probes, so its proxy looks it up in the store on every
+    // request (as a cluster node does for sessions hosted elsewhere).
+    let elsewhere = cloner
+        .add(&*store, "route-elsewhere", Some(OTHER_NODE))
+        .await?;
     let mut known = running(&*store).await?;
-    let mut first_copy: Option<String> = None;
     for &target in steps {
-        eprintln!(
-            "    {target} sessions known: adding {}",
-            target.saturating_sub(known)
-        );
-        while known < target || first_copy.is_none() {
-            let copy = cloner.add(&*store, known).await?;
-            first_copy.get_or_insert(copy);
+        let adding = target.saturating_sub(known);
+        eprintln!("    {target} sessions known: adding {adding}");
+        let started = std::time::Instant::now();
+        while known < target {
+            cloner.add(&*store, &format!("route-{known}"), None).await?;
             known += 1;
         }
-        // Let the watcher see the new records before measuring.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        if adding > 0 {
+            eprintln!(
+                "    added {adding} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        // Let the watcher see (and adopt) the new records before measuring:
+        // at least two of its 2 s rounds over the running sessions.
+        tokio::time::sleep(Duration::from_secs(5)).await;
         let group = format!("{known} sessions known");
-        let copy = first_copy.clone().unwrap_or_default();
         let atelier = peers.get("atelier")?.clone();
         let from_store = Contender {
             name: "atelier (store route)",
-            base: atelier.base.with_path(&format!("/s/{copy}")),
+            base: atelier.base.with_path(&format!("/s/{elsewhere}")),
             headers: atelier.headers.clone(),
         };
         let memory = Contender {
@@ -91,13 +102,12 @@ pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> an
     }
     case.checks.extend(check(case));
     case.notes.push(format!(
-        "Latency: 1 KB GETs, open loop at {:.0}/s over {CONNECTIONS} connections. The extra sessions are running records written through the store API into the live server's database, each with its own folder and a hard link to the benchmark session's socket: routable and probed by the watcher like real ones, but sharing one upstream process.",
+        "Latency: 1 KB GETs, open loop at {:.0}/s over {CONNECTIONS} connections. The extra sessions are running records written through the store API into the live server's database, each with its own folder and a symbolic link to the benchmark session's socket: routable and probed by the watcher like real ones, but sharing one upstream process.",
         bench.args.rate_1k
     ));
-    case.notes.push(
-        "Memory route: the benchmark session, started through the API, is in the proxy's in-memory table. Store route: a copied session, which the proxy finds in the store (one SQLite read per request)."
-            .to_owned(),
-    );
+    case.notes.push(format!(
+        "Memory route: the benchmark session, started through the API, in the server's in-memory route table (the copies of this node join that table when the watcher adopts them, and the watcher probes every one of them every 2 s). Store route: one copy recorded as hosted by another node ({OTHER_NODE:?}), which this server neither adopts nor probes and finds in the store on every request, as a cluster node does for sessions hosted elsewhere."
+    ));
     Ok(())
 }
 
@@ -177,17 +187,29 @@ impl Cloner {
         })
     }
 
-    /// Adds one copy; returns its id.
-    async fn add(&self, store: &dyn Store, number: usize) -> anyhow::Result<String> {
+    /// Adds one copy called `name`, hosted by `node` (by default the
+    /// benchmark session's); returns its id.
+    async fn add(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        node: Option<&str>,
+    ) -> anyhow::Result<String> {
         let mut session = self.template.clone();
         session.id = SessionId::generate();
-        session.name = format!("route-{number}");
+        session.name = name.to_owned();
+        if let Some(node) = node {
+            session.node = Some(node.to_owned());
+        }
         let dir = self.sessions_dir.join(session.id.as_str());
         std::fs::create_dir(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
         std::os::unix::fs::chown(&dir, Some(self.uid), None)?;
         let socket = dir.join("ide.sock");
-        std::fs::hard_link(&self.socket, &socket)
+        // A symbolic link, not a hard one: one inode takes at most 65,000
+        // hard links on ext4, too few for 100,000 copies. Connecting follows
+        // the link, and the peer-uid check still sees the benchmark upstream.
+        std::os::unix::fs::symlink(&self.socket, &socket)
             .with_context(|| format!("cannot link {}", self.socket.display()))?;
         let mut handle = self.handle.clone();
         handle["dir"] = Value::from(dir.display().to_string());

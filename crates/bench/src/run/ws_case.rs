@@ -64,18 +64,24 @@ async fn idle(bench: &Bench, peers: &Peers, case: &mut Case) -> anyhow::Result<(
     );
     let per_socket_kib = after.saturating_sub(before) as f64 / open as f64;
     let projected_mb = per_socket_kib * TARGET_IDLE as f64 / 1024.0;
-    let group = format!("{open} idle WebSockets");
+    let group = format!("{open} idle WebSockets: server RSS");
     case.rows.push(Row::value(
         &group,
-        "atelier",
-        after as f64 / 1024.0,
-        "MB RSS",
+        "atelier, before",
+        before as f64 / 1024.0,
+        "MB",
     ));
     case.rows.push(Row::value(
         &group,
-        "atelier (added)",
-        after.saturating_sub(before) as f64 / 1024.0,
-        "MB RSS",
+        "atelier, with them open",
+        after as f64 / 1024.0,
+        "MB",
+    ));
+    case.rows.push(Row::value(
+        "added memory per idle WebSocket",
+        "atelier",
+        per_socket_kib,
+        "KiB",
     ));
     case.checks.push(Check {
         target: "10,000 idle WebSockets: < 100 MB of proxy memory".to_owned(),
