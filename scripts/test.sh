@@ -37,6 +37,8 @@ say "fuzzing"
 step "$here/fuzz.sh"          # libFuzzer on the parsers, FUZZ_SECONDS (20) per target
 say "schemathesis"
 step "$here/schemathesis.sh"  # generated API requests against a real server, about a minute
+say "benchmark (short)"
+step "$here/bench.sh" --short # proxy, WebSocket, start and API against the peers, a few minutes
 say "browser tests"
 step "$here/browser-tests.sh" # Chromium end to end (tests/browser)
 
@@ -44,7 +46,7 @@ step "$here/browser-tests.sh" # Chromium end to end (tests/browser)
 # "<tool>: N passed, M failed" lines of the scripts, node's "ℹ pass/fail N".
 awk '
   /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
-  /^(fuzz|schemathesis): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+  /^(fuzz|schemathesis|bench): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
   /^ℹ pass [0-9]+/ { p += $3 }
   /^ℹ fail [0-9]+/ { f += $3 }
   END { printf "Summary: %d passed, %d failed\n", p, f }' "$log"
