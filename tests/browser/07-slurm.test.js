@@ -1,6 +1,7 @@
 // Test 7: a JupyterLab session on the Slurm cluster `hpc`, chosen in the
 // new-session dialog with its queue; the card says which Slurm job runs it
-// and where; JupyterLab opens through the proxy and the gate; then Stop.
+// and where; JupyterLab opens through the proxy and the gate and lists the
+// user's home folder; then Stop.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -42,8 +43,10 @@ test('Slurm: choose the cluster and queue, open JupyterLab, stop', { timeout: 24
     b.context.removeAllListeners('page');
 
     const lab = await h.openSession(b, page, id);
-    await lab.locator('.jp-Launcher .jp-LauncherCard[data-category="Notebook"]').first().waitFor();
-    await b.shot(lab, 'launcher');
+    // The file browser lists the home folder (what else shows depends on
+    // the layout JupyterLab kept from the user's earlier sessions).
+    await lab.locator('.jp-DirListing-item', { hasText: 'hello.txt' }).waitFor();
+    await b.shot(lab, 'jupyterlab');
     await lab.close();
 
     await h.stopSession(b, page, id);
