@@ -34,7 +34,6 @@ use atelier_os::cgroup::{Cgroups, SessionCgroup};
 use atelier_os::process::{is_alive, pids_with_env, ProcessInfo};
 use atelier_os::OsError;
 
-use crate::output::LOG_FILE;
 use crate::{
     Backend, Endpoint, LaunchError, LaunchSpec, OutputChunk, OutputMode, OutputStream, Probe,
 };
@@ -182,18 +181,10 @@ impl Backend for LocalBackend {
     /// combined output followed by the tail of `supervisor.log`.
     async fn log_tail(&self, session: &Session, lines: usize) -> Option<String> {
         let dir = self.session_dir(session);
-        let split = self
-            .handle(session)
-            .is_ok_and(|h| h.output == OutputMode::Split);
-        tokio::task::spawn_blocking(move || {
-            if split {
-                output::tail(&dir, lines)
-            } else {
-                files::tail(&dir.join(LOG_FILE), lines)
-            }
-        })
-        .await
-        .ok()?
+        let mode = self.handle(session).map_or(OutputMode::Log, |h| h.output);
+        tokio::task::spawn_blocking(move || output::tail(&dir, mode, lines))
+            .await
+            .ok()?
     }
 
     /// Reads `<dir>/output.log`, `stdout.log` or `stderr.log`: never through

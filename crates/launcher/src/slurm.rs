@@ -685,12 +685,9 @@ impl Backend for SlurmBackend {
 
     async fn log_tail(&self, session: &Session, lines: usize) -> Option<String> {
         let handle = Handle::parse(session).ok()?;
-        tokio::task::spawn_blocking(move || match handle.output {
-            OutputMode::Split => output::tail(&handle.dir, lines),
-            OutputMode::Log => files::tail(&handle.dir.join(crate::output::LOG_FILE), lines),
-        })
-        .await
-        .ok()?
+        tokio::task::spawn_blocking(move || output::tail(&handle.dir, handle.output, lines))
+            .await
+            .ok()?
     }
 
     async fn read_output(

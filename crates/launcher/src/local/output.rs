@@ -11,8 +11,8 @@ use std::path::Path;
 use atelier_core::SessionId;
 
 use super::files;
-use crate::output::{COMBINED_FILE, SUPERVISOR_LOG_FILE};
-use crate::{LaunchError, OutputChunk};
+use crate::output::{COMBINED_FILE, LOG_FILE, SUPERVISOR_LOG_FILE};
+use crate::{LaunchError, OutputChunk, OutputMode};
 
 /// The most one read returns, whatever the caller asks.
 pub(crate) const MAX_READ: usize = 4 << 20;
@@ -90,10 +90,14 @@ fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     Ok(data)
 }
 
-/// The log tail of a split-output session: the last `lines` lines of its
-/// combined output, then the last `lines` lines of the supervisor's log
-/// (which says how it ended). `None` when neither can be read.
-pub(crate) fn tail(dir: &Path, lines: usize) -> Option<String> {
+/// The log tail of the session in `dir`: the last `lines` lines of
+/// `ide.log`, or for a split-output session the last `lines` lines of its
+/// combined output, then of the supervisor's log (which says how it ended).
+/// `None` when nothing can be read.
+pub(crate) fn tail(dir: &Path, mode: OutputMode, lines: usize) -> Option<String> {
+    if mode == OutputMode::Log {
+        return files::tail(&dir.join(LOG_FILE), lines);
+    }
     let output = files::tail(&dir.join(COMBINED_FILE), lines);
     let supervisor = files::tail(&dir.join(SUPERVISOR_LOG_FILE), lines);
     match (output, supervisor) {
@@ -168,9 +172,12 @@ mod tests {
     #[test]
     fn the_tail_of_a_split_session_ends_with_the_supervisor_lines() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(tail(dir.path(), 5), None);
+        assert_eq!(tail(dir.path(), OutputMode::Split, 5), None);
         std::fs::write(dir.path().join("output.log"), "a\nb\nc\n").unwrap();
         std::fs::write(dir.path().join("supervisor.log"), "s1\ns2\n").unwrap();
-        assert_eq!(tail(dir.path(), 2).unwrap(), "b\nc\ns1\ns2\n");
+        assert_eq!(
+            tail(dir.path(), OutputMode::Split, 2).unwrap(),
+            "b\nc\ns1\ns2\n"
+        );
     }
 }
