@@ -16,7 +16,7 @@ use atelier_proxy::{Proxy, ProxySettings};
 use atelier_sessions::languages::Languages;
 use atelier_sessions::{Catalog, LifetimeRules, ManagerSettings, Profiles, RunAs, SessionManager};
 use atelier_store::{Store, StoreConfig};
-use atelier_web::{Access, AppState, LoginService, WebSettings};
+use atelier_web::{Access, AppState, CallerCache, LoginService, WebSettings};
 use tracing::{info, warn};
 
 use crate::settings::Settings;
@@ -240,6 +240,7 @@ async fn login_service(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Re
         store,
         login_hours: auth.login_hours.unwrap_or(12),
         secure_cookies: settings.config.tls.is_some(),
+        recent: CallerCache::default(),
     })
 }
 

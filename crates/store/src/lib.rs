@@ -60,6 +60,22 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 
+    /// A counter that this store object moves forward after every change
+    /// that can withdraw a credential or a role: [`upsert_user`],
+    /// [`delete_api_token`] and [`revoke_login`]. A cache of answers to
+    /// [`find_api_token`], [`find_login`] and [`get_user`] that notes the
+    /// counter before it asks, and drops what it holds once the counter
+    /// moved, never serves a credential that this process withdrew. Changes
+    /// made by other processes on the same database do not move it.
+    ///
+    /// [`upsert_user`]: Store::upsert_user
+    /// [`delete_api_token`]: Store::delete_api_token
+    /// [`revoke_login`]: Store::revoke_login
+    /// [`find_api_token`]: Store::find_api_token
+    /// [`find_login`]: Store::find_login
+    /// [`get_user`]: Store::get_user
+    fn credentials_epoch(&self) -> u64;
+
     /// Inserts `user`, or updates the role of an existing user of that name.
     async fn upsert_user(&self, user: &User) -> Result<()>;
     /// The user called `name`, if known.

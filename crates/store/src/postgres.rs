@@ -8,6 +8,7 @@ mod migrate;
 mod sessions;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use atelier_core::{
@@ -30,6 +31,8 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// The PostgreSQL implementation of [`Store`].
 pub(crate) struct PgStore {
     pool: Pool,
+    /// See [`Store::credentials_epoch`]; moved after each change is written.
+    credentials_epoch: AtomicU64,
 }
 
 impl PgStore {
@@ -55,7 +58,10 @@ impl PgStore {
                 op: "open",
                 reason: err.to_string(),
             })?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            credentials_epoch: AtomicU64::new(0),
+        };
         migrate::run(&store).await?;
         tracing::info!(backend = "postgres", "store opened");
         Ok(store)
@@ -181,11 +187,17 @@ impl Store for PgStore {
             .map(drop)
     }
 
+    fn credentials_epoch(&self) -> u64 {
+        self.credentials_epoch.load(Ordering::Acquire)
+    }
+
     async fn upsert_user(&self, user: &User) -> Result<()> {
         let sql = "INSERT INTO users (name, role) VALUES ($1, $2) \
                    ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role";
         let params: Params<'_> = &[&user.name.as_str(), &user.role.as_str()];
-        self.execute("upsert_user", sql, params).await.map(drop)
+        let done = self.execute("upsert_user", sql, params).await.map(drop);
+        self.credentials_epoch.fetch_add(1, Ordering::AcqRel);
+        done
     }
 
     async fn get_user(&self, name: &UserName) -> Result<Option<User>> {
@@ -229,7 +241,9 @@ impl Store for PgStore {
 
     async fn delete_api_token(&self, id: &str) -> Result<bool> {
         let sql = "DELETE FROM api_tokens WHERE id = $1";
-        Ok(self.execute("delete_api_token", sql, &[&id]).await? > 0)
+        let done = self.execute("delete_api_token", sql, &[&id]).await;
+        self.credentials_epoch.fetch_add(1, Ordering::AcqRel);
+        Ok(done? > 0)
     }
 
     async fn list_api_tokens(&self, user: &UserName) -> Result<Vec<ApiToken>> {
@@ -259,7 +273,9 @@ impl Store for PgStore {
     async fn revoke_login(&self, hash: &str) -> Result<()> {
         let sql = "UPDATE logins SET revoked_at = COALESCE(revoked_at, $2) WHERE hash = $1";
         let params: Params<'_> = &[&hash, &Timestamp::now().as_millis()];
-        self.execute("revoke_login", sql, params).await.map(drop)
+        let done = self.execute("revoke_login", sql, params).await.map(drop);
+        self.credentials_epoch.fetch_add(1, Ordering::AcqRel);
+        done
     }
 
     async fn purge_expired_logins(&self, now: Timestamp) -> Result<u64> {

@@ -8,6 +8,7 @@ mod open;
 mod sessions;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use atelier_core::{
@@ -24,6 +25,8 @@ use crate::{
 /// The SQLite implementation of [`Store`].
 pub(crate) struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// See [`Store::credentials_epoch`]; moved after each change is written.
+    credentials_epoch: AtomicU64,
 }
 
 impl SqliteStore {
@@ -41,6 +44,7 @@ impl SqliteStore {
         })??;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            credentials_epoch: AtomicU64::new(0),
         })
     }
 
@@ -198,11 +202,17 @@ impl Store for SqliteStore {
             .map(drop)
     }
 
+    fn credentials_epoch(&self) -> u64 {
+        self.credentials_epoch.load(Ordering::Acquire)
+    }
+
     async fn upsert_user(&self, user: &User) -> Result<()> {
         let sql = "INSERT INTO users (name, role) VALUES (?1, ?2) \
                    ON CONFLICT (name) DO UPDATE SET role = excluded.role";
         let params = (user.name.to_string(), user.role.as_str());
-        self.execute("upsert_user", sql, params).await.map(drop)
+        let done = self.execute("upsert_user", sql, params).await.map(drop);
+        self.credentials_epoch.fetch_add(1, Ordering::AcqRel);
+        done
     }
 
     async fn get_user(&self, name: &UserName) -> Result<Option<User>> {
@@ -248,10 +258,9 @@ impl Store for SqliteStore {
 
     async fn delete_api_token(&self, id: &str) -> Result<bool> {
         let sql = "DELETE FROM api_tokens WHERE id = ?1";
-        Ok(self
-            .execute("delete_api_token", sql, [id.to_owned()])
-            .await?
-            > 0)
+        let done = self.execute("delete_api_token", sql, [id.to_owned()]).await;
+        self.credentials_epoch.fetch_add(1, Ordering::AcqRel);
+        Ok(done? > 0)
     }
 
     async fn list_api_tokens(&self, user: &UserName) -> Result<Vec<ApiToken>> {
@@ -281,7 +290,9 @@ impl Store for SqliteStore {
     async fn revoke_login(&self, hash: &str) -> Result<()> {
         let sql = "UPDATE logins SET revoked_at = coalesce(revoked_at, ?2) WHERE hash = ?1";
         let params = (hash.to_owned(), Timestamp::now().as_millis());
-        self.execute("revoke_login", sql, params).await.map(drop)
+        let done = self.execute("revoke_login", sql, params).await.map(drop);
+        self.credentials_epoch.fetch_add(1, Ordering::AcqRel);
+        done
     }
 
     async fn purge_expired_logins(&self, now: Timestamp) -> Result<u64> {

@@ -7,6 +7,7 @@
 //! session that does not exist (404), in the API and in the proxy alike.
 
 mod api;
+mod caller_cache;
 mod error;
 mod extract;
 mod login;
@@ -25,6 +26,7 @@ use atelier_sessions::SessionManager;
 use atelier_store::Store;
 use axum::Router;
 
+pub use caller_cache::CallerCache;
 pub use error::ApiError;
 pub use login::{Access, Caller, Credential, LoginService, COOKIE_NAME, CSRF_HEADER};
 pub use metrics::Metrics;

@@ -4,6 +4,7 @@
 //! the CSRF check for cookie-authenticated changes.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use atelier_auth::{hash_token, random_secret, CookieSigner, LoginLimiter, Provider};
 use atelier_core::{Role, Timestamp, User, UserName};
@@ -13,6 +14,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use std::sync::Arc;
 use tracing::{info, warn};
 
+use crate::caller_cache::{CallerCache, Kind};
 use crate::error::ApiError;
 
 /// Name of the browser login cookie.
@@ -73,6 +75,8 @@ pub struct LoginService {
     pub login_hours: u32,
     /// Whether cookies get the `Secure` attribute (HTTPS).
     pub secure_cookies: bool,
+    /// Credentials recognised in the last few seconds (see [`CallerCache`]).
+    pub recent: CallerCache,
 }
 
 /// A successful login: the cookie to set and the CSRF token for the page.
@@ -171,17 +175,17 @@ impl LoginService {
 
     /// Ends a browser login everywhere.
     pub async fn logout(&self, login_token: &str) -> Result<String, ApiError> {
-        self.store.revoke_login(&hash_token(login_token)).await?;
+        let hash = hash_token(login_token);
+        self.store.revoke_login(&hash).await?;
+        self.recent.forget(Kind::Cookie, &hash);
         Ok(self.cookie("", 0))
     }
 
     /// Recognises the caller from a bearer token or the login cookie.
     pub async fn caller(&self, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
         if let Some(token) = bearer_token(headers) {
-            let Some(record) = self.store.find_api_token(&hash_token(token)).await? else {
-                return Ok(None);
-            };
-            return Ok(self.known_user(&record.user).await?.map(|user| Caller {
+            let user = self.bearer_user(&hash_token(token)).await?;
+            return Ok(user.map(|user| Caller {
                 user,
                 credential: Credential::Bearer,
             }));
@@ -192,21 +196,55 @@ impl LoginService {
         let Some(token) = self.signer.verify(cookie) else {
             return Ok(None);
         };
-        let Some(login) = self
-            .store
-            .find_login(&hash_token(&token), Timestamp::now())
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(self.known_user(&login.user).await?.map(|user| Caller {
+        let user = self.cookie_user(&hash_token(&token)).await?;
+        Ok(user.map(|user| Caller {
             user,
             credential: Credential::Cookie(token),
         }))
     }
 
-    async fn known_user(&self, name: &UserName) -> Result<Option<User>, ApiError> {
-        Ok(self.store.get_user(name).await?)
+    /// The owner of the API token whose hash is `hash`.
+    async fn bearer_user(&self, hash: &str) -> Result<Option<User>, ApiError> {
+        // Noted before the store is asked, so that a revocation racing
+        // with this lookup leaves an entry that is never served.
+        let epoch = self.store.credentials_epoch();
+        if let Some(user) = self.recent.get(Kind::Bearer, hash, epoch) {
+            return Ok(Some(user));
+        }
+        let Some(record) = self.store.find_api_token(hash).await? else {
+            return Ok(None);
+        };
+        let user = self.store.get_user(&record.user).await?;
+        if let Some(user) = &user {
+            self.recent
+                .put(Kind::Bearer, hash.to_owned(), user.clone(), epoch, None);
+        }
+        Ok(user)
+    }
+
+    /// The user of the browser login whose token hashes to `hash`.
+    async fn cookie_user(&self, hash: &str) -> Result<Option<User>, ApiError> {
+        let epoch = self.store.credentials_epoch();
+        if let Some(user) = self.recent.get(Kind::Cookie, hash, epoch) {
+            return Ok(Some(user));
+        }
+        let now = Timestamp::now();
+        let Some(login) = self.store.find_login(hash, now).await? else {
+            return Ok(None);
+        };
+        let user = self.store.get_user(&login.user).await?;
+        if let Some(user) = &user {
+            let left_ms = login.expires_at.as_millis().saturating_sub(now.as_millis());
+            let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+            self.recent.put(
+                Kind::Cookie,
+                hash.to_owned(),
+                user.clone(),
+                epoch,
+                Some(left),
+            );
+        }
+        Ok(user)
     }
 
     /// For cookie callers, state-changing methods must carry the CSRF token.
