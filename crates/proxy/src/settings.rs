@@ -14,7 +14,10 @@ pub struct ProxySettings {
     /// endpoints such as exports can be slow); expiry answers `504`. Once the
     /// head is in, the body may stream for as long as it likes.
     pub response_timeout: Duration,
-    /// Idle connections kept per upstream (default 32); more are closed.
+    /// Idle connections kept per upstream (default 256); more are closed.
+    /// It bounds how many client connections can be busy with one session
+    /// at once before the proxy has to dial again for every request: a
+    /// browser opens about 6, a script under load may open hundreds.
     pub max_idle_per_upstream: usize,
     /// How long an idle connection is kept before it is closed (default 90 s).
     pub idle_timeout: Duration,
@@ -25,7 +28,7 @@ impl Default for ProxySettings {
         Self {
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(300),
-            max_idle_per_upstream: 32,
+            max_idle_per_upstream: 256,
             idle_timeout: Duration::from_secs(90),
         }
     }

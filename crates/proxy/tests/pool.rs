@@ -39,7 +39,11 @@ async fn sequential_requests_reuse_upstream_connections() {
 async fn fifty_concurrent_requests_all_succeed() {
     for kind in KINDS {
         let upstream = TestUpstream::start(kind).await;
-        let front = Front::start(upstream.upstream.clone()).await;
+        let settings = ProxySettings {
+            max_idle_per_upstream: 16,
+            ..ProxySettings::default()
+        };
+        let front = Front::with_settings(upstream.upstream.clone(), settings).await;
 
         let mut tasks = Vec::new();
         for i in 0..50 {
@@ -63,7 +67,7 @@ async fn fifty_concurrent_requests_all_succeed() {
         // Pooled connections never exceed the per-upstream limit.
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(
-            front.proxy.idle_connections(&upstream.upstream) <= 32,
+            front.proxy.idle_connections(&upstream.upstream) <= 16,
             "{kind:?}"
         );
     }
