@@ -11,6 +11,7 @@
 //! arrives. Upstream failures never surface as errors to the caller; they
 //! become a `502` or `504` JSON answer (see [`ProxyError::status`]).
 
+mod copy;
 mod error;
 pub mod gate;
 mod headers;

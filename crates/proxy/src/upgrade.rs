@@ -13,12 +13,6 @@ use tracing::debug;
 use crate::pool::Sender;
 use crate::{Activity, Upstream};
 
-/// The buffer of each direction of a spliced connection. It lives as long
-/// as the WebSocket, idle or not: a page each way keeps ten thousand idle
-/// sockets small (tokio's default is 8 KiB), while a large message only
-/// takes a few more reads.
-const SPLICE_BUFFER: usize = 4096;
-
 /// Splices the client's connection (`client`, resolved once the `101` has
 /// been written to it) with the upstream's (`upstream`) in a task of its own.
 /// `sender` is held until both upgrades resolve so that hyper hands the
@@ -45,13 +39,8 @@ pub(crate) fn splice(
             on_activity,
         };
         let mut upstream = TokioIo::new(upstream);
-        let copied = tokio::io::copy_bidirectional_with_sizes(
-            &mut client,
-            &mut upstream,
-            SPLICE_BUFFER,
-            SPLICE_BUFFER,
-        );
-        match copied.await {
+        // No buffer is held while the socket is idle (see `copy`).
+        match crate::copy::copy_both_ways(&mut client, &mut upstream).await {
             Ok((sent, received)) => {
                 debug!(upstream = %name, sent, received, "websocket closed");
             }
