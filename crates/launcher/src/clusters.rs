@@ -135,6 +135,13 @@ impl Backend for Clusters {
         }
     }
 
+    async fn probe_alive(&self, session: &Session) -> Probe {
+        match self.of(session) {
+            Ok(backend) => backend.probe_alive(session).await,
+            Err(_) => Probe::Gone,
+        }
+    }
+
     async fn stop(&self, session: &Session, grace: Duration) -> Result<(), LaunchError> {
         self.of(session)?.stop(session, grace).await
     }

@@ -167,6 +167,14 @@ pub trait Backend: Send + Sync + 'static {
     /// status), or gone without trace.
     async fn probe(&self, session: &Session) -> Probe;
 
+    /// A cheaper look at a session already known to answer: whether it is
+    /// still there, and how it ended if not. [`Probe::Ready`] here only
+    /// means "still alive"; a backend may skip asking the IDE itself. The
+    /// default is a full [`probe`](Backend::probe).
+    async fn probe_alive(&self, session: &Session) -> Probe {
+        self.probe(session).await
+    }
+
     /// Graceful stop of everything the session started, then kill after
     /// `grace`; returns once no process of the session is left (verified), or
     /// an error saying what survived. Stopping an ended session is `Ok`.

@@ -135,6 +135,19 @@ impl LocalBackend {
         Handle::parse(session)
     }
 
+    async fn look(&self, session: &Session, depth: probe::Depth) -> Probe {
+        match self.handle(session) {
+            Ok(handle) => {
+                let cgroup = self.cgroup(session, Some(&handle));
+                probe::probe(session, &handle, cgroup.as_ref(), depth).await
+            }
+            Err(error) => {
+                tracing::warn!(session_id = %session.id, %error, "probe without a usable handle");
+                Probe::Gone
+            }
+        }
+    }
+
     /// The session's cgroup, if it has one.
     fn cgroup(&self, session: &Session, handle: Option<&Handle>) -> Option<SessionCgroup> {
         confine::find(&self.cgroups, session, handle)
@@ -152,16 +165,13 @@ impl Backend for LocalBackend {
     }
 
     async fn probe(&self, session: &Session) -> Probe {
-        match self.handle(session) {
-            Ok(handle) => {
-                let cgroup = self.cgroup(session, Some(&handle));
-                probe::probe(session, &handle, cgroup.as_ref()).await
-            }
-            Err(error) => {
-                tracing::warn!(session_id = %session.id, %error, "probe without a usable handle");
-                Probe::Gone
-            }
-        }
+        self.look(session, probe::Depth::Answers).await
+    }
+
+    /// Skips the HTTP request: the process and its exit record tell whether
+    /// a running session is still there, at a fraction of the cost.
+    async fn probe_alive(&self, session: &Session) -> Probe {
+        self.look(session, probe::Depth::Alive).await
     }
 
     async fn stop(&self, session: &Session, grace: Duration) -> Result<(), LaunchError> {

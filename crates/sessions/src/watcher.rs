@@ -3,7 +3,7 @@
 //! reports (starting → running, running → stopped/failed/lost).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use atelier_core::{Session, SessionKind, SessionState, Timestamp};
 use atelier_launcher::Backend;
@@ -16,8 +16,13 @@ use crate::manager::SessionManager;
 
 /// How often starting sessions are probed.
 const FAST_TICK: Duration = Duration::from_millis(200);
-/// Every this many fast ticks, running and lost sessions are checked too.
-const SLOW_EVERY: u32 = 10;
+/// Running and lost sessions are checked at most this often...
+const SLOW_PERIOD: Duration = Duration::from_secs(2);
+/// ...and, on a node with so many that one pass takes long, only after a
+/// pause of this many times the last pass: the watcher then spends at most
+/// a tenth of its time on them, and the requests the node serves keep the
+/// rest.
+const SLOW_PAUSE_FACTOR: u32 = 9;
 /// Every this many fast ticks, running jobs are checked.
 const JOB_EVERY: u32 = 2;
 /// Old jobs are pruned at least this often (in fast ticks: a minute).
@@ -33,19 +38,17 @@ impl SessionManager {
             this.recover().await;
             this.recover_jobs().await;
             let mut tick = 0u32;
+            let mut next_slow = Instant::now() + SLOW_PERIOD;
             loop {
                 tokio::time::sleep(FAST_TICK).await;
                 tick = tick.wrapping_add(1);
-                let states: &[SessionState] = if tick.is_multiple_of(SLOW_EVERY) {
-                    &[
-                        SessionState::Starting,
-                        SessionState::Running,
-                        SessionState::Lost,
-                    ]
-                } else {
-                    &[SessionState::Starting]
-                };
-                this.check_all(states).await;
+                this.check_all(&[SessionState::Starting]).await;
+                if Instant::now() >= next_slow {
+                    let began = Instant::now();
+                    this.check_all(&[SessionState::Running, SessionState::Lost])
+                        .await;
+                    next_slow = Instant::now() + slow_pause(began.elapsed());
+                }
                 if tick.is_multiple_of(JOB_EVERY) {
                     this.check_jobs().await;
                 }
@@ -117,7 +120,13 @@ impl SessionManager {
     }
 
     async fn check_one(self: &Arc<Self>, session: Session) {
-        let probe = self.backend.probe(&session).await;
+        // A running session's IDE answered already; whether it still does
+        // changes nothing here, so only its being alive is looked at.
+        let probe = if session.state == SessionState::Running {
+            self.backend.probe_alive(&session).await
+        } else {
+            self.backend.probe(&session).await
+        };
         self.note_detail(&session);
         if matches!(probe, Probe::Queued { .. }) {
             self.queued_now(&session);
@@ -390,5 +399,22 @@ impl SessionManager {
     pub async fn redacted_log(&self, session: &Session, lines: usize) -> Option<String> {
         let log = self.backend.log_tail(session, lines).await?;
         Some(log.replace(&session.secret, "<secret>"))
+    }
+}
+
+/// The pause before the next pass over running sessions, after one that
+/// took `took`.
+fn slow_pause(took: Duration) -> Duration {
+    SLOW_PERIOD.max(took * SLOW_PAUSE_FACTOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_passes_over_running_sessions_space_themselves_out() {
+        assert_eq!(slow_pause(Duration::from_millis(20)), SLOW_PERIOD);
+        assert_eq!(slow_pause(Duration::from_secs(1)), Duration::from_secs(9));
     }
 }

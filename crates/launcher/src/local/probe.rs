@@ -25,6 +25,16 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest exit record read.
 const EXIT_RECORD_LIMIT: u64 = 4096;
 
+/// How far a look goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Up to an HTTP request to the IDE: is it ready?
+    Answers,
+    /// Only the process and its exit record: is it still there? A live
+    /// session counts as [`Probe::Ready`].
+    Alive,
+}
+
 /// One look at the session behind `handle`. An OOM kill in its cgroup wins
 /// over everything else: the session has broken its limit, whether the IDE
 /// itself or only one of its children (a Jupyter kernel) was killed.
@@ -32,6 +42,7 @@ pub(crate) async fn probe(
     session: &Session,
     handle: &Handle,
     cgroup: Option<&SessionCgroup>,
+    depth: Depth,
 ) -> Probe {
     let alive = atelier_os::process::is_alive(handle.pid, handle.start_time);
     // The supervisor writes the record before it exits, so reading it after
@@ -48,6 +59,9 @@ pub(crate) async fn probe(
     }
     if !alive {
         return Probe::Gone;
+    }
+    if depth == Depth::Alive {
+        return Probe::Ready;
     }
     let request = answers(
         &handle.socket,
