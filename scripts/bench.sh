@@ -37,7 +37,8 @@ jupyterlab_version=4.6.6   # the one scripts/install-ides.sh installs for Atelie
 bench_cache=$ATELIER_CACHE/bench
 
 install_peers() {
-  apt_install nginx-light python3-venv procps curl
+  # libpam0g-dev: the server links libpam (as in setup-and-run.sh).
+  apt_install libpam0g-dev pkg-config nginx-light python3-venv procps curl
   # Node may come from elsewhere (with its own npm); Debian's only if there is none.
   command -v npm >/dev/null || apt_install nodejs npm
   "$here/install-ides.sh"
