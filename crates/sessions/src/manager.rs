@@ -304,6 +304,30 @@ impl SessionManager {
         Ok(Some(Arc::new(self.route_for(session))))
     }
 
+    /// The route to session `id` for a request of `caller` that found no
+    /// route: a starting session of this node, owned by `caller`, is asked
+    /// at once whether its IDE answers, and if it does it is recorded as
+    /// running there and then. The first request after the IDE is ready
+    /// goes through without waiting for the watcher's next look.
+    pub async fn route_when_ready(
+        &self,
+        id: &SessionId,
+        caller: &UserName,
+    ) -> Result<Option<Arc<Route>>, SessionError> {
+        let Some(session) = self.store.get_session(id).await? else {
+            return Ok(None);
+        };
+        let here = session.node.as_deref() == Some(self.settings.node.as_str());
+        if session.state != SessionState::Starting || !here || &session.user != caller {
+            return Ok(None);
+        }
+        if self.backend.probe(&session).await != atelier_launcher::Probe::Ready {
+            return Ok(None);
+        }
+        self.mark_running(&session).await;
+        self.route(id).await
+    }
+
     /// Records proxied activity on a session.
     pub async fn touch(&self, id: &SessionId) -> Result<(), SessionError> {
         Ok(self.store.touch_session(id, Timestamp::now()).await?)

@@ -14,8 +14,9 @@ use tracing::{info, warn};
 use crate::lifetime::{idle_reason, kernel_activity, last_activity, Verdict};
 use crate::manager::SessionManager;
 
-/// How often starting sessions are probed.
-const FAST_TICK: Duration = Duration::from_millis(200);
+/// How often starting sessions are probed. (A request through the proxy
+/// does not wait for this: see `SessionManager::route_when_ready`.)
+const FAST_TICK: Duration = Duration::from_millis(100);
 /// Running and lost sessions are checked at most this often...
 const SLOW_PERIOD: Duration = Duration::from_secs(2);
 /// ...and, on a node with so many that one pass takes long, only after a
@@ -24,9 +25,9 @@ const SLOW_PERIOD: Duration = Duration::from_secs(2);
 /// rest.
 const SLOW_PAUSE_FACTOR: u32 = 9;
 /// Every this many fast ticks, running jobs are checked.
-const JOB_EVERY: u32 = 2;
+const JOB_EVERY: u32 = 4;
 /// Old jobs are pruned at least this often (in fast ticks: a minute).
-const PRUNE_EVERY_MAX: u32 = 300;
+const PRUNE_EVERY_MAX: u32 = 600;
 /// Log lines quoted in a failure reason.
 const REASON_LOG_LINES: usize = 12;
 
@@ -65,7 +66,7 @@ impl SessionManager {
         let half_keep = self.settings.keep_jobs.as_millis() / 2 / FAST_TICK.as_millis();
         u32::try_from(half_keep)
             .unwrap_or(u32::MAX)
-            .clamp(5, PRUNE_EVERY_MAX)
+            .clamp(10, PRUNE_EVERY_MAX)
     }
 
     /// After a restart: finish what the previous process left half done.
@@ -196,7 +197,7 @@ impl SessionManager {
         }
     }
 
-    async fn mark_running(&self, session: &Session) {
+    pub(crate) async fn mark_running(&self, session: &Session) {
         let now = Timestamp::now();
         let change = SessionChange {
             state: Some(SessionState::Running),
