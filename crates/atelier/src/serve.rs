@@ -17,6 +17,7 @@ use atelier_sessions::languages::Languages;
 use atelier_sessions::{Catalog, LifetimeRules, ManagerSettings, Profiles, RunAs, SessionManager};
 use atelier_store::{Store, StoreConfig};
 use atelier_web::{Access, AppState, CallerCache, LoginService, WebSettings};
+use axum::serve::ListenerExt;
 use tracing::{info, warn};
 
 use crate::settings::Settings;
@@ -62,11 +63,21 @@ async fn serve(settings: Settings, listen: Option<SocketAddr>) -> anyhow::Result
         Some(tls) => crate::tls::serve(listener, app, tls).await,
         None => {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let listener = listener.tap_io(|stream| set_nodelay(stream));
             axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             Ok(())
         }
+    }
+}
+
+/// Turns Nagle's algorithm off on an accepted connection: a proxy's small
+/// writes (a WebSocket frame, an answer's last bytes) must leave at once, not
+/// wait for the client's delayed acknowledgement.
+pub(crate) fn set_nodelay(stream: &tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
     }
 }
 

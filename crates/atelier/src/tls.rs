@@ -27,6 +27,7 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted?,
             _ = &mut shutdown => return Ok(()),
         };
+        crate::serve::set_nodelay(&stream);
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
