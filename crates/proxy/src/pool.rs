@@ -91,12 +91,16 @@ impl Pool {
         let timeout = self.settings.idle_timeout;
         let mut idle = self.lock();
         let list = idle.entry(upstream).or_default();
-        list.retain(|entry| entry.since.elapsed() < timeout && !entry.sender.is_closed());
-        if list.len() < self.settings.max_idle_per_upstream {
-            list.push(Idle {
-                sender,
-                since: Instant::now(),
+        let now = Instant::now();
+        if list.len() >= self.settings.max_idle_per_upstream {
+            // Only when full: this runs once per proxied request, and the
+            // sweeper and checkout skip dead entries anyway.
+            list.retain(|entry| {
+                now.duration_since(entry.since) < timeout && !entry.sender.is_closed()
             });
+        }
+        if list.len() < self.settings.max_idle_per_upstream {
+            list.push(Idle { sender, since: now });
         }
     }
 
