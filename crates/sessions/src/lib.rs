@@ -19,6 +19,7 @@ mod outage;
 mod placement;
 mod plan;
 mod profiles;
+mod remote_routes;
 mod watcher;
 
 pub use catalog::{Catalog, KindInfo, Route};

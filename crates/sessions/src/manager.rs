@@ -22,6 +22,7 @@ use crate::outage::OutageLog;
 use crate::placement::Place;
 use crate::plan::Plan;
 use crate::profiles::{Profile, Profiles};
+use crate::remote_routes::RemoteRoutes;
 use crate::SessionError;
 
 /// Whose account sessions run as.
@@ -96,6 +97,8 @@ pub struct SessionManager {
     events: broadcast::Sender<SessionEvent>,
     /// Running sessions of this node, for the proxy's fast path.
     routes: RwLock<HashMap<SessionId, Arc<Route>>>,
+    /// Running sessions of other nodes, as recently read from the store.
+    remote_routes: RemoteRoutes,
     /// Store failures of the session watcher, logged once per outage.
     pub(crate) session_outage: OutageLog,
     /// Store failures of the job watcher, logged once per outage.
@@ -125,6 +128,7 @@ impl SessionManager {
             settings,
             events,
             routes: RwLock::default(),
+            remote_routes: RemoteRoutes::default(),
             session_outage: OutageLog::default(),
             job_outage: OutageLog::default(),
             start_clocks: std::sync::Mutex::default(),
@@ -290,10 +294,14 @@ impl SessionManager {
     }
 
     /// Where the proxy sends traffic for a session, if it is running. Served
-    /// from memory for this node's sessions, from the store otherwise.
+    /// from memory for this node's sessions; for another node's, from the
+    /// store, read again at most once a second (see `remote_routes`).
     pub async fn route(&self, id: &SessionId) -> Result<Option<Arc<Route>>, SessionError> {
         if let Some(route) = self.routes.read().expect("routes lock").get(id) {
             return Ok(Some(Arc::clone(route)));
+        }
+        if let Some(route) = self.remote_routes.get(id) {
+            return Ok(Some(route));
         }
         let Some(session) = self.store.get_session(id).await? else {
             return Ok(None);
@@ -301,7 +309,12 @@ impl SessionManager {
         if session.state != SessionState::Running {
             return Ok(None);
         }
-        Ok(Some(Arc::new(self.route_for(session))))
+        let elsewhere = session.node.as_deref() != Some(self.settings.node.as_str());
+        let route = Arc::new(self.route_for(session));
+        if elsewhere {
+            self.remote_routes.put(id, Arc::clone(&route));
+        }
+        Ok(Some(route))
     }
 
     /// The route to session `id` for a request of `caller` that found no
@@ -579,6 +592,7 @@ impl SessionManager {
 
     fn forget_route(&self, id: &SessionId) {
         self.routes.write().expect("routes lock").remove(id);
+        self.remote_routes.forget(id);
     }
 
     pub(crate) fn announce(&self, event: SessionEvent) {

@@ -1,0 +1,104 @@
+//! A short-lived memory of routes to sessions hosted by other nodes, so
+//! that a node proxying for a session it does not host reads the store at
+//! most once a second per session instead of on every request.
+//!
+//! Only running sessions are remembered. A session that stops on its own
+//! node is still routed here for at most [`MAX_AGE`]; its endpoint (a gate
+//! that closed, a socket that is gone) then answers 502. Any state change
+//! this node makes drops the entry at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use atelier_core::SessionId;
+
+use crate::Route;
+
+/// Longest time a remote route is used without reading the store again.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(1);
+/// Most routes kept; past this the expired ones go, then all of them.
+const MAX_ENTRIES: usize = 10_000;
+
+/// Session id → its route as last read from the store, and when.
+#[derive(Default)]
+pub(crate) struct RemoteRoutes {
+    entries: Mutex<HashMap<SessionId, (Arc<Route>, Instant)>>,
+}
+
+impl RemoteRoutes {
+    /// The route to `id` if it was read less than [`MAX_AGE`] ago.
+    pub(crate) fn get(&self, id: &SessionId) -> Option<Arc<Route>> {
+        let entries = self.lock();
+        let (route, read_at) = entries.get(id)?;
+        (read_at.elapsed() < MAX_AGE).then(|| Arc::clone(route))
+    }
+
+    /// Remembers `route`, just read from the store.
+    pub(crate) fn put(&self, id: &SessionId, route: Arc<Route>) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, (_, read_at)| read_at.elapsed() < MAX_AGE);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(id.clone(), (route, Instant::now()));
+    }
+
+    /// Drops what is remembered of `id`.
+    pub(crate) fn forget(&self, id: &SessionId) {
+        self.lock().remove(id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, (Arc<Route>, Instant)>> {
+        // Every critical section is one lookup, insert or retain.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atelier_core::SessionState;
+
+    fn route(id: &SessionId) -> Arc<Route> {
+        let mut session = crate::ides::tests::session("jupyterlab");
+        session.id = id.clone();
+        session.state = SessionState::Running;
+        Arc::new(Route {
+            session,
+            strip_prefix: false,
+        })
+    }
+
+    #[test]
+    fn a_route_is_kept_for_a_second_then_read_again() {
+        let routes = RemoteRoutes::default();
+        let id = SessionId::generate();
+        assert!(routes.get(&id).is_none());
+        routes.put(&id, route(&id));
+        assert!(routes.get(&id).is_some());
+        routes.lock().get_mut(&id).unwrap().1 = Instant::now() - MAX_AGE;
+        assert!(routes.get(&id).is_none(), "an old route was used");
+    }
+
+    #[test]
+    fn forget_drops_the_route_at_once() {
+        let routes = RemoteRoutes::default();
+        let id = SessionId::generate();
+        routes.put(&id, route(&id));
+        routes.forget(&id);
+        assert!(routes.get(&id).is_none());
+    }
+
+    #[test]
+    fn the_memory_stays_bounded() {
+        let routes = RemoteRoutes::default();
+        for _ in 0..MAX_ENTRIES + 5 {
+            let id = SessionId::generate();
+            routes.put(&id, route(&id));
+        }
+        assert!(routes.lock().len() <= MAX_ENTRIES);
+    }
+}
