@@ -5,6 +5,7 @@
 //! in microseconds and shared by the store, the launcher and the web layer.
 
 mod error;
+mod expiring;
 mod id;
 mod job;
 mod session;
@@ -12,6 +13,7 @@ mod time;
 mod user;
 
 pub use error::{error_chain, InvalidInput};
+pub use expiring::ExpiringMap;
 pub use id::SessionId;
 pub use job::{Job, JobId, JobState, NewJob};
 pub use session::{NewSession, Session, SessionKind, SessionState};

@@ -7,53 +7,46 @@
 //! that closed, a socket that is gone) then answers 502. Any state change
 //! this node makes drops the entry at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atelier_core::SessionId;
+use atelier_core::{ExpiringMap, SessionId};
 
 use crate::Route;
 
 /// Longest time a remote route is used without reading the store again.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(1);
-/// Most routes kept; past this the expired ones go, then all of them.
+/// Most routes kept.
 const MAX_ENTRIES: usize = 10_000;
 
-/// Session id → its route as last read from the store, and when.
-#[derive(Default)]
+/// Session id → its route as last read from the store.
 pub(crate) struct RemoteRoutes {
-    entries: Mutex<HashMap<SessionId, (Arc<Route>, Instant)>>,
+    entries: ExpiringMap<SessionId, Arc<Route>>,
+}
+
+impl Default for RemoteRoutes {
+    fn default() -> Self {
+        Self {
+            entries: ExpiringMap::new(MAX_ENTRIES),
+        }
+    }
 }
 
 impl RemoteRoutes {
     /// The route to `id` if it was read less than [`MAX_AGE`] ago.
     pub(crate) fn get(&self, id: &SessionId) -> Option<Arc<Route>> {
-        let entries = self.lock();
-        let (route, read_at) = entries.get(id)?;
-        (read_at.elapsed() < MAX_AGE).then(|| Arc::clone(route))
+        self.entries.get(id)
     }
 
     /// Remembers `route`, just read from the store.
     pub(crate) fn put(&self, id: &SessionId, route: Arc<Route>) {
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (_, read_at)| read_at.elapsed() < MAX_AGE);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-        }
-        entries.insert(id.clone(), (route, Instant::now()));
+        self.entries
+            .insert(id.clone(), route, Instant::now() + MAX_AGE);
     }
 
     /// Drops what is remembered of `id`.
     pub(crate) fn forget(&self, id: &SessionId) {
-        self.lock().remove(id);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, (Arc<Route>, Instant)>> {
-        // Every critical section is one lookup, insert or retain.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        self.entries.remove(id);
     }
 }
 
@@ -73,13 +66,15 @@ mod tests {
     }
 
     #[test]
-    fn a_route_is_kept_for_a_second_then_read_again() {
+    fn a_route_is_kept_until_it_is_a_second_old() {
         let routes = RemoteRoutes::default();
         let id = SessionId::generate();
         assert!(routes.get(&id).is_none());
         routes.put(&id, route(&id));
         assert!(routes.get(&id).is_some());
-        routes.lock().get_mut(&id).unwrap().1 = Instant::now() - MAX_AGE;
+        routes
+            .entries
+            .insert(id.clone(), route(&id), Instant::now());
         assert!(routes.get(&id).is_none(), "an old route was used");
     }
 
@@ -99,6 +94,6 @@ mod tests {
             let id = SessionId::generate();
             routes.put(&id, route(&id));
         }
-        assert!(routes.lock().len() <= MAX_ENTRIES);
+        assert!(routes.entries.len() <= MAX_ENTRIES);
     }
 }

@@ -9,15 +9,13 @@
 //! process (another node of a cluster, the CLI) is seen within `MAX_AGE`.
 //! Unknown credentials are never remembered: each one is asked about again.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use atelier_core::User;
+use atelier_core::{ExpiringMap, User};
 
 /// Longest time a credential is believed without asking the store again.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(5);
-/// Most entries kept; past this the expired ones go, then all of them.
+/// Most entries kept of each kind.
 const MAX_ENTRIES: usize = 10_000;
 
 /// Which kind of credential a hash belongs to (a token and a login could
@@ -28,29 +26,27 @@ pub(crate) enum Kind {
     Cookie,
 }
 
-struct Entry {
-    user: User,
-    epoch: u64,
-    until: Instant,
+/// Credential hash → the user it proved and the store's epoch then, for a
+/// short while. Starts empty.
+pub struct CallerCache {
+    bearer: ExpiringMap<String, (User, u64)>,
+    cookie: ExpiringMap<String, (User, u64)>,
 }
 
-/// Credential hash → the user it proved, for a short while. Starts empty.
-#[derive(Default)]
-pub struct CallerCache {
-    entries: Mutex<HashMap<(Kind, String), Entry>>,
+impl Default for CallerCache {
+    fn default() -> Self {
+        Self {
+            bearer: ExpiringMap::new(MAX_ENTRIES),
+            cookie: ExpiringMap::new(MAX_ENTRIES),
+        }
+    }
 }
 
 impl CallerCache {
     /// The user behind `hash`, if it was recognised recently under `epoch`.
     pub(crate) fn get(&self, kind: Kind, hash: &str, epoch: u64) -> Option<User> {
-        let mut entries = self.lock();
-        let key = (kind, hash.to_owned());
-        let entry = entries.get(&key)?;
-        if entry.epoch == epoch && Instant::now() < entry.until {
-            return Some(entry.user.clone());
-        }
-        entries.remove(&key);
-        None
+        let (user, _) = self.map(kind).get_if(hash, |(_, seen)| *seen == epoch)?;
+        Some(user)
     }
 
     /// Remembers that `hash` proved `user`, as read from the store after
@@ -64,27 +60,21 @@ impl CallerCache {
         epoch: u64,
         expires_in: Option<Duration>,
     ) {
-        let now = Instant::now();
         let age = expires_in.map_or(MAX_AGE, |left| left.min(MAX_AGE));
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, entry| entry.epoch == epoch && now < entry.until);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-        }
-        let until = now + age;
-        entries.insert((kind, hash), Entry { user, epoch, until });
+        self.map(kind)
+            .insert(hash, (user, epoch), Instant::now() + age);
     }
 
     /// Forgets `hash` (its login just ended here).
     pub(crate) fn forget(&self, kind: Kind, hash: &str) {
-        self.lock().remove(&(kind, hash.to_owned()));
+        self.map(kind).remove(hash);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Kind, String), Entry>> {
-        // Every critical section is one insert, remove or retain.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn map(&self, kind: Kind) -> &ExpiringMap<String, (User, u64)> {
+        match kind {
+            Kind::Bearer => &self.bearer,
+            Kind::Cookie => &self.cookie,
+        }
     }
 }
 
@@ -135,7 +125,7 @@ mod tests {
         for i in 0..MAX_ENTRIES + 10 {
             cache.put(Kind::Bearer, format!("h{i}"), alice(), 0, None);
         }
-        assert!(cache.lock().len() <= MAX_ENTRIES);
+        assert!(cache.bearer.len() <= MAX_ENTRIES);
         let last = format!("h{}", MAX_ENTRIES + 9);
         assert_eq!(cache.get(Kind::Bearer, &last, 0), Some(alice()));
     }

@@ -50,8 +50,8 @@ pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> an
         .context("the benchmark session is not in the store")?;
     let cloner = Cloner::new(template)?;
     // The store route: a record of another node, which this server neither
-    // adopts nor probes, so its proxy looks it up in the store on every
-    // request (as a cluster node does for sessions hosted elsewhere).
+    // adopts nor probes, so its proxy looks it up in the store (at most once
+    // a second, as a cluster node does for sessions hosted elsewhere).
     let elsewhere = cloner
         .add(&*store, "route-elsewhere", Some(OTHER_NODE))
         .await?;
@@ -106,7 +106,7 @@ pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> an
         bench.args.rate_1k
     ));
     case.notes.push(format!(
-        "Memory route: the benchmark session, started through the API, in the server's in-memory route table (the copies of this node join that table when the watcher adopts them, and the watcher probes every one of them every 2 s). Store route: one copy recorded as hosted by another node ({OTHER_NODE:?}), which this server neither adopts nor probes and finds in the store on every request, as a cluster node does for sessions hosted elsewhere."
+        "Memory route: the benchmark session, started through the API, in the server's in-memory route table (the copies of this node join that table when the watcher adopts them, and the watcher probes every one of them every 2 s). Store route: one copy recorded as hosted by another node ({OTHER_NODE:?}), which this server neither adopts nor probes and reads from the store at most once a second (then from its short-lived memory of other nodes' routes), as a cluster node does for sessions hosted elsewhere."
     ));
     Ok(())
 }
