@@ -293,52 +293,59 @@ impl SessionManager {
         Ok(self.store.list_sessions(&filter).await?)
     }
 
-    /// Where the proxy sends traffic for a session, if it is running. Served
-    /// from memory for this node's sessions; for another node's, from the
-    /// store, read again at most once a second (see `remote_routes`).
-    pub async fn route(&self, id: &SessionId) -> Result<Option<Arc<Route>>, SessionError> {
-        if let Some(route) = self.routes.read().expect("routes lock").get(id) {
-            return Ok(Some(Arc::clone(route)));
-        }
-        if let Some(route) = self.remote_routes.get(id) {
+    /// Where the proxy sends `caller`'s request for session `id`, if it is
+    /// running. Served from memory for this node's sessions; for another
+    /// node's, from the store, read again at most once a second (see
+    /// `remote_routes`). A starting session of this node owned by `caller`
+    /// is asked at once whether its IDE answers, and if it does is recorded
+    /// as running there and then: the first request after the IDE is ready
+    /// goes through without waiting for the watcher's next look.
+    pub async fn route_for_caller(
+        &self,
+        id: &SessionId,
+        caller: &UserName,
+    ) -> Result<Option<Arc<Route>>, SessionError> {
+        if let Some(route) = self.remembered_route(id) {
             return Ok(Some(route));
         }
         let Some(session) = self.store.get_session(id).await? else {
             return Ok(None);
         };
-        if session.state != SessionState::Running {
-            return Ok(None);
+        let here = session.node.as_deref() == Some(self.settings.node.as_str());
+        if session.state == SessionState::Starting && here && &session.user == caller {
+            if self.backend.probe(&session).await == atelier_launcher::Probe::Ready {
+                // Whoever records it running (this or the watcher) puts it
+                // in the route table.
+                self.mark_running(&session).await;
+            }
+            return Ok(self.table_route(id));
         }
+        Ok(self.stored_route(session))
+    }
+
+    /// The route of a running session of this node, from the route table.
+    pub(crate) fn table_route(&self, id: &SessionId) -> Option<Arc<Route>> {
+        self.routes.read().expect("routes lock").get(id).cloned()
+    }
+
+    /// The route table's, else a recently read route to another node.
+    fn remembered_route(&self, id: &SessionId) -> Option<Arc<Route>> {
+        self.table_route(id).or_else(|| self.remote_routes.get(id))
+    }
+
+    /// The route to `session`, just read from the store, if it is running;
+    /// remembered for a while if another node hosts it.
+    fn stored_route(&self, session: Session) -> Option<Arc<Route>> {
+        if session.state != SessionState::Running {
+            return None;
+        }
+        let id = session.id.clone();
         let elsewhere = session.node.as_deref() != Some(self.settings.node.as_str());
         let route = Arc::new(self.route_for(session));
         if elsewhere {
-            self.remote_routes.put(id, Arc::clone(&route));
+            self.remote_routes.put(&id, Arc::clone(&route));
         }
-        Ok(Some(route))
-    }
-
-    /// The route to session `id` for a request of `caller` that found no
-    /// route: a starting session of this node, owned by `caller`, is asked
-    /// at once whether its IDE answers, and if it does it is recorded as
-    /// running there and then. The first request after the IDE is ready
-    /// goes through without waiting for the watcher's next look.
-    pub async fn route_when_ready(
-        &self,
-        id: &SessionId,
-        caller: &UserName,
-    ) -> Result<Option<Arc<Route>>, SessionError> {
-        let Some(session) = self.store.get_session(id).await? else {
-            return Ok(None);
-        };
-        let here = session.node.as_deref() == Some(self.settings.node.as_str());
-        if session.state != SessionState::Starting || !here || &session.user != caller {
-            return Ok(None);
-        }
-        if self.backend.probe(&session).await != atelier_launcher::Probe::Ready {
-            return Ok(None);
-        }
-        self.mark_running(&session).await;
-        self.route(id).await
+        Some(route)
     }
 
     /// Records proxied activity on a session.

@@ -15,7 +15,7 @@ use crate::lifetime::{idle_reason, kernel_activity, last_activity, Verdict};
 use crate::manager::SessionManager;
 
 /// How often starting sessions are probed. (A request through the proxy
-/// does not wait for this: see `SessionManager::route_when_ready`.)
+/// does not wait for this: see `SessionManager::route_for_caller`.)
 const FAST_TICK: Duration = Duration::from_millis(100);
 /// Running and lost sessions are checked at most this often...
 const SLOW_PERIOD: Duration = Duration::from_secs(2);
@@ -258,7 +258,7 @@ impl SessionManager {
 
     /// Makes sure a running session found in the store is in the route table.
     async fn adopt(&self, session: &Session) {
-        if self.route(&session.id).await.ok().flatten().is_none() {
+        if self.table_route(&session.id).is_none() {
             let change = SessionChange::default();
             let _ = self
                 .transition(&session.id, &[SessionState::Running], change)

@@ -76,16 +76,11 @@ async fn admit(state: &AppState, request: &Parts) -> Result<Arc<Route>, Response
     else {
         return Err(unauthenticated(request));
     };
-    let route = match state.sessions.route(&id).await {
-        Ok(None) => {
-            state
-                .sessions
-                .route_when_ready(&id, &caller.user.name)
-                .await
-        }
-        found => found,
-    }
-    .map_err(|e| ApiError::from(e).into_response())?;
+    let route = state
+        .sessions
+        .route_for_caller(&id, &caller.user.name)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     let Some(route) = route.filter(|route| may_open(state, &caller, route)) else {
         return Err(ApiError::not_found("session").into_response());
     };

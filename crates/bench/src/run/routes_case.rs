@@ -106,7 +106,7 @@ pub(crate) async fn run(bench: &Bench, peers: &mut Peers, case: &mut Case) -> an
         bench.args.rate_1k
     ));
     case.notes.push(format!(
-        "Memory route: the benchmark session, started through the API, in the server's in-memory route table (the copies of this node join that table when the watcher adopts them, and the watcher probes every one of them every 2 s). Store route: one copy recorded as hosted by another node ({OTHER_NODE:?}), which this server neither adopts nor probes and reads from the store at most once a second (then from its short-lived memory of other nodes' routes), as a cluster node does for sessions hosted elsewhere."
+        "Memory route: the benchmark session, started through the API, in the server's in-memory route table (the copies of this node join that table when the watcher adopts them, and the watcher checks every one of them every 2 s, or less often once a pass over them all takes longer than a fifth of a second). Store route: one copy recorded as hosted by another node ({OTHER_NODE:?}), which this server neither adopts nor probes and reads from the store at most once a second (then from its short-lived memory of other nodes' routes), as a cluster node does for sessions hosted elsewhere."
     ));
     Ok(())
 }
