@@ -5,9 +5,10 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::kinds::custom_kinds;
-use common::{Server, TestUser};
+use common::{eventually, session_env, Server, TestUser};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,6 +168,51 @@ async fn admins_see_everything_users_see_their_own() {
             .await
             .status,
         202
+    );
+}
+
+/// A session's own API token is refused the moment the session has ended,
+/// even though the server had just recognised it (and remembers recognised
+/// tokens for a few seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_token_dies_with_its_session() {
+    let alice = TestUser::create();
+    let server = Server::start(&[], &[&alice], &custom_kinds()).await;
+    let user = server.client().with_token(&server.token(&alice.name));
+    let created = user
+        .post("/api/v1/sessions", json!({"kind": "web"}))
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/sessions/{id}");
+    eventually("the session to run", Duration::from_secs(60), || async {
+        (user.get(&path).await.json()["state"] == "running").then_some(())
+    })
+    .await;
+    let inside = server
+        .client()
+        .with_token(&session_env(&id, "ATELIER_TOKEN"));
+    for _ in 0..3 {
+        assert_eq!(inside.get("/api/v1/me").await.status, 200);
+    }
+    let stop = user.post(&format!("{path}/stop"), json!({})).await;
+    assert_eq!(stop.status, 202, "{}", stop.text());
+    eventually("the session to stop", Duration::from_secs(30), || async {
+        (user.get(&path).await.json()["state"] == "stopped").then_some(())
+    })
+    .await;
+    // The store records the stop a moment before the token is deleted;
+    // well under the 5 s a recognised token is otherwise remembered.
+    eventually(
+        "the session's token to be refused",
+        Duration::from_secs(1),
+        || async { (inside.get("/api/v1/me").await.status == 401).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        user.get("/api/v1/me").await.status,
+        200,
+        "the user's own token still works"
     );
 }
 

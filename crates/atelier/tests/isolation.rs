@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::kinds::custom_kinds;
-use common::{eventually, session_processes, Client, Server, TestUser};
+use common::{eventually, session_env, session_processes, Client, Server, TestUser};
 use isolation_world::{Ledger, World};
 use serde_json::{json, Value};
 
@@ -52,21 +52,6 @@ async fn submitted(client: &Client, command: &[&str], name: &str) -> String {
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text());
     reply.json()["id"].as_str().unwrap().to_owned()
-}
-
-/// A variable of the environment of one of the session's processes.
-fn session_env(id: &str, name: &str) -> String {
-    let prefix = format!("{name}=");
-    session_processes(id)
-        .iter()
-        .find_map(|(pid, _)| {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-            environ.split(|b| *b == 0).find_map(|var| {
-                let var = String::from_utf8_lossy(var);
-                var.strip_prefix(&prefix).map(str::to_owned)
-            })
-        })
-        .unwrap_or_else(|| panic!("no process of session {id} has {name}"))
 }
 
 /// The two users, logged in both ways, with their sessions and jobs.

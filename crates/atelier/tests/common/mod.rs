@@ -65,6 +65,21 @@ pub fn session_processes(id: &str) -> Vec<(i32, u32)> {
     found
 }
 
+/// A variable of the environment of one of the session's processes.
+pub fn session_env(id: &str, name: &str) -> String {
+    let prefix = format!("{name}=");
+    session_processes(id)
+        .iter()
+        .find_map(|(pid, _)| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            environ.split(|b| *b == 0).find_map(|var| {
+                let var = String::from_utf8_lossy(var);
+                var.strip_prefix(&prefix).map(str::to_owned)
+            })
+        })
+        .unwrap_or_else(|| panic!("no process of session {id} has {name}"))
+}
+
 fn process_uid(pid: i32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with("Uid:"))?;
