@@ -3,6 +3,7 @@
 //! by a store record (so logout revokes everywhere), bearer API tokens, and
 //! the CSRF check for cookie-authenticated changes.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -205,44 +206,50 @@ impl LoginService {
 
     /// The owner of the API token whose hash is `hash`.
     async fn bearer_user(&self, hash: &str) -> Result<Option<User>, ApiError> {
-        // Noted before the store is asked, so that a revocation racing
-        // with this lookup leaves an entry that is never served.
-        let epoch = self.store.credentials_epoch();
-        if let Some(user) = self.recent.get(Kind::Bearer, hash, epoch) {
-            return Ok(Some(user));
-        }
-        let Some(record) = self.store.find_api_token(hash).await? else {
-            return Ok(None);
+        let find = async {
+            let record = self.store.find_api_token(hash).await?;
+            Ok(record.map(|record| (record.user, None)))
         };
-        let user = self.store.get_user(&record.user).await?;
-        if let Some(user) = &user {
-            self.recent
-                .put(Kind::Bearer, hash.to_owned(), user.clone(), epoch, None);
-        }
-        Ok(user)
+        self.recognised(Kind::Bearer, hash, find).await
     }
 
-    /// The user of the browser login whose token hashes to `hash`.
+    /// The user of the browser login whose token hashes to `hash`; never
+    /// remembered past the login's expiry.
     async fn cookie_user(&self, hash: &str) -> Result<Option<User>, ApiError> {
+        let find = async {
+            let now = Timestamp::now();
+            let login = self.store.find_login(hash, now).await?;
+            Ok(login.map(|login| {
+                let left_ms = login.expires_at.as_millis().saturating_sub(now.as_millis());
+                let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+                (login.user, Some(left))
+            }))
+        };
+        self.recognised(Kind::Cookie, hash, find).await
+    }
+
+    /// The user behind credential `hash`: remembered, or found by `find`
+    /// (the credential's owner and how long it stays valid) and then
+    /// remembered. `find` is not polled before the store's credentials
+    /// epoch is noted, so a revocation racing with it leaves an entry that
+    /// is never served.
+    async fn recognised(
+        &self,
+        kind: Kind,
+        hash: &str,
+        find: impl Future<Output = atelier_store::Result<Option<(UserName, Option<Duration>)>>>,
+    ) -> Result<Option<User>, ApiError> {
         let epoch = self.store.credentials_epoch();
-        if let Some(user) = self.recent.get(Kind::Cookie, hash, epoch) {
+        if let Some(user) = self.recent.get(kind, hash, epoch) {
             return Ok(Some(user));
         }
-        let now = Timestamp::now();
-        let Some(login) = self.store.find_login(hash, now).await? else {
+        let Some((name, valid_for)) = find.await? else {
             return Ok(None);
         };
-        let user = self.store.get_user(&login.user).await?;
+        let user = self.store.get_user(&name).await?;
         if let Some(user) = &user {
-            let left_ms = login.expires_at.as_millis().saturating_sub(now.as_millis());
-            let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
-            self.recent.put(
-                Kind::Cookie,
-                hash.to_owned(),
-                user.clone(),
-                epoch,
-                Some(left),
-            );
+            self.recent
+                .put(kind, hash.to_owned(), user.clone(), epoch, valid_for);
         }
         Ok(user)
     }
