@@ -8,6 +8,10 @@
 use std::fs;
 use std::path::Path;
 
+mod table;
+
+pub use table::{ProcessTable, TableEntry};
+
 /// A snapshot of one process.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessInfo {
