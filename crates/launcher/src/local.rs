@@ -15,6 +15,7 @@
 //! and where the group is (`cgroup`), so a restarted server finds it again.
 //! Stop kills every member of the group; cleanup removes it.
 
+mod census;
 mod confine;
 pub(crate) mod files;
 mod handle;
@@ -26,17 +27,19 @@ mod stop;
 use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use atelier_core::{Session, SessionId};
 use atelier_os::cgroup::{Cgroups, SessionCgroup};
-use atelier_os::process::{is_alive, pids_with_env, ProcessInfo};
+use atelier_os::process::is_alive;
 use atelier_os::OsError;
 
 use crate::{
     Backend, Endpoint, LaunchError, LaunchSpec, OutputChunk, OutputMode, OutputStream, Probe,
 };
+use census::Census;
 use handle::Handle;
 
 pub use probe::connect_unix;
@@ -53,6 +56,8 @@ pub struct LocalBackend {
     sessions: PathBuf,
     /// The cgroup hierarchies, or why they cannot be used.
     cgroups: Result<Cgroups, String>,
+    /// Readings of `/proc`, shared by stops and cleanups running at once.
+    census: Arc<Census>,
 }
 
 impl LocalBackend {
@@ -117,7 +122,11 @@ impl LocalBackend {
                 tracing::warn!(%reason, "cgroups unusable: session memory is limited by rlimit only, CPU not at all");
             }
         }
-        Ok(Self { sessions, cgroups })
+        Ok(Self {
+            sessions,
+            cgroups,
+            census: Arc::default(),
+        })
     }
 
     /// The cgroup hierarchies sessions are limited by, or why there are none
@@ -177,7 +186,14 @@ impl Backend for LocalBackend {
     async fn stop(&self, session: &Session, grace: Duration) -> Result<(), LaunchError> {
         let handle = self.handle(session).ok();
         let cgroup = self.cgroup(session, handle.as_ref());
-        stop::stop(session, handle.as_ref(), cgroup.as_ref(), grace).await
+        stop::stop(
+            session,
+            handle.as_ref(),
+            cgroup.as_ref(),
+            grace,
+            &self.census,
+        )
+        .await
     }
 
     fn endpoint(&self, session: &Session) -> Option<Endpoint> {
@@ -235,15 +251,16 @@ impl Backend for LocalBackend {
     async fn cleanup(&self, session: &Session) -> Result<(), LaunchError> {
         let handle = self.handle(session).ok();
         let cgroup = self.cgroup(session, handle.as_ref());
-        let supervisor = handle.filter(|h| is_alive(h.pid, h.start_time));
-        let running = supervisor
-            .map(|h| h.pid)
-            .or_else(|| {
-                pids_with_env(SESSION_MARKER, session.id.as_str())
-                    .into_iter()
-                    .find(|pid| ProcessInfo::read(*pid).is_some_and(|p| !p.zombie))
-            })
-            .or_else(|| cgroup.as_ref()?.members().first().copied());
+        let supervisor = handle.as_ref().filter(|h| is_alive(h.pid, h.start_time));
+        let running = match supervisor {
+            Some(h) => Some(h.pid),
+            None => {
+                let table = self.census.fresh().await;
+                let uid = handle.as_ref().map(|h| h.uid);
+                let marked = table.marked(session.id.as_str(), uid).next();
+                marked.or_else(|| cgroup.as_ref()?.members().first().copied())
+            }
+        };
         if let Some(pid) = running {
             return Err(LaunchError::StillRunning {
                 session: session.id.clone(),

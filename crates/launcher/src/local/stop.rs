@@ -11,19 +11,17 @@ use std::time::{Duration, Instant};
 
 use atelier_core::Session;
 use atelier_os::cgroup::SessionCgroup;
-use atelier_os::process::{
-    is_alive, pids_in_group, pids_with_env, pids_with_env_of_uid, ProcessInfo,
-};
+use atelier_os::process::{is_alive, ProcessInfo, ProcessTable};
 use atelier_os::signal::{kill, kill_group};
 use atelier_os::Signal;
 
+use super::census::Census;
 use super::handle::Handle;
-use super::SESSION_MARKER;
 use crate::LaunchError;
 
 /// Extra time, past the supervisor's grace, for it to write its record and exit.
 const SUPERVISOR_SLACK: Duration = Duration::from_secs(2);
-/// How long the final sweep may take.
+/// How long processes may outlive their first SIGKILL in the final sweep.
 const SWEEP_LIMIT: Duration = Duration::from_secs(3);
 /// Pause between two looks at `/proc`.
 const POLL: Duration = Duration::from_millis(50);
@@ -35,6 +33,7 @@ pub(crate) async fn stop(
     handle: Option<&Handle>,
     cgroup: Option<&SessionCgroup>,
     grace: Duration,
+    census: &Census,
 ) -> Result<(), LaunchError> {
     let os_error = |source| LaunchError::Os {
         session: session.id.clone(),
@@ -47,41 +46,44 @@ pub(crate) async fn stop(
             let gone = || !is_alive(handle.pid, handle.start_time);
             wait_until(grace + SUPERVISOR_SLACK, gone).await;
         }
-        if group_is_ours(handle) {
+        let supervisor = ProcessInfo::read(handle.pid);
+        if supervisor.is_none_or(|p| p.start_time == handle.start_time) {
             kill_group(handle.pid, Signal::Kill).map_err(os_error)?;
         }
     }
-    sweep(session, handle, cgroup).await
+    sweep(session, handle, cgroup, census).await
 }
 
 /// Whether the process group named by the supervisor's pid still belongs to
 /// this session. The kernel does not reuse a pid while a group of that id has
 /// members, so the group is ours unless another process now has the pid.
-fn group_is_ours(handle: &Handle) -> bool {
-    ProcessInfo::read(handle.pid).is_none_or(|p| p.start_time == handle.start_time)
+fn group_is_ours(table: &ProcessTable, handle: &Handle) -> bool {
+    table
+        .get(handle.pid)
+        .is_none_or(|p| p.info.start_time == handle.start_time)
 }
 
 /// SIGKILLs every remaining process of the session until none is left.
+/// Processes count as survivors only once [`SWEEP_LIMIT`] has passed since
+/// the first SIGKILL: on a loaded server the first reading may itself come
+/// late, and a process that was never sent SIGKILL has not survived it.
 async fn sweep(
     session: &Session,
     handle: Option<&Handle>,
     cgroup: Option<&SessionCgroup>,
+    census: &Census,
 ) -> Result<(), LaunchError> {
-    let deadline = Instant::now() + SWEEP_LIMIT;
+    let mut first_kill: Option<Instant> = None;
     loop {
-        // Scanning /proc is blocking work that grows with the machine's
-        // process count: keep it off the server's request threads.
-        let (owned, handle_owned, cgroup_owned) =
-            (session.clone(), handle.cloned(), cgroup.cloned());
-        let left = tokio::task::spawn_blocking(move || {
-            survivors(&owned, handle_owned.as_ref(), cgroup_owned.as_ref())
-        })
-        .await
-        .unwrap_or_default();
+        // Reading /proc is blocking work that grows with the machine's
+        // process count: the census does it off the request threads, once
+        // for all the stops waiting at the same time.
+        let table = census.fresh().await;
+        let left = survivors(&table, session, handle, cgroup);
         if left.is_empty() {
             return Ok(());
         }
-        if Instant::now() >= deadline {
+        if first_kill.is_some_and(|at| at.elapsed() >= SWEEP_LIMIT) {
             tracing::error!(session_id = %session.id, pids = ?left, "session processes survived SIGKILL");
             return Err(LaunchError::Survivors {
                 session: session.id.clone(),
@@ -93,34 +95,33 @@ async fn sweep(
                 tracing::warn!(session_id = %session.id, pid, %error, "cannot kill session process");
             }
         }
+        first_kill.get_or_insert_with(Instant::now);
         tokio::time::sleep(POLL).await;
     }
 }
 
-/// Live processes of the session: marked ones, members of its process
-/// group and of its cgroup. This process itself is never counted, even if
-/// it carries the marker.
+/// Live processes of the session in `table`: marked ones, members of its
+/// process group and of its cgroup. The reader itself is never in the table.
 fn survivors(
+    table: &ProcessTable,
     session: &Session,
     handle: Option<&Handle>,
     cgroup: Option<&SessionCgroup>,
 ) -> Vec<i32> {
-    // With a handle, only the session uid's environments are read: reading
-    // every process's is what made stopping many sessions slow. A
-    // set-uid child (e.g. passwd) is still found through the session's
-    // cgroup and process group below.
-    let mut pids = match handle {
-        Some(handle) => pids_with_env_of_uid(SESSION_MARKER, session.id.as_str(), handle.uid),
-        None => pids_with_env(SESSION_MARKER, session.id.as_str()),
-    };
-    if let Some(handle) = handle.filter(|h| group_is_ours(h)) {
-        pids.extend(pids_in_group(handle.pid));
+    // With a handle, only marked processes of the session's uid count, so
+    // that another user cannot keep a session "running" by copying its
+    // marker. A set-uid child (e.g. passwd) is still found through the
+    // session's cgroup and process group below.
+    let uid = handle.map(|h| h.uid);
+    let mut pids: Vec<i32> = table.marked(session.id.as_str(), uid).collect();
+    if let Some(handle) = handle.filter(|h| group_is_ours(table, h)) {
+        pids.extend(table.in_group(handle.pid));
     }
     if let Some(cgroup) = cgroup {
-        pids.extend(cgroup.members());
+        // A member the table has not seen started since: count it.
+        let live = |pid: &i32| table.get(*pid).is_none_or(|p| !p.info.zombie);
+        pids.extend(cgroup.members().into_iter().filter(live));
     }
-    let me = std::process::id() as i32;
-    pids.retain(|pid| *pid != me && ProcessInfo::read(*pid).is_some_and(|p| !p.zombie));
     pids.sort_unstable();
     pids.dedup();
     pids
