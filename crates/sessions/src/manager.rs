@@ -13,7 +13,7 @@ use atelier_store::{ApiToken, AuditEvent, SessionChange, SessionFilter, Store};
 use base64::Engine;
 use rand::RngCore;
 use tokio::sync::broadcast;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::catalog::{Catalog, Route};
 use crate::languages::Languages;
@@ -24,6 +24,10 @@ use crate::plan::Plan;
 use crate::profiles::{Profile, Profiles};
 use crate::remote_routes::RemoteRoutes;
 use crate::SessionError;
+
+/// How many times the end of a stop is written before giving up until the
+/// next restart (which finishes every `stopping` session it finds).
+const STOP_RECORD_ATTEMPTS: u32 = 5;
 
 /// Whose account sessions run as.
 #[derive(Debug, Clone)]
@@ -529,11 +533,25 @@ impl SessionManager {
                 }
             }
         };
-        if let Err(error) = self
-            .transition(&session.id, &[SessionState::Stopping], change)
-            .await
-        {
-            warn!(session_id = %session.id, %error, "could not record the end of a stop");
+        // The processes are gone whatever the store says; a store that
+        // fails for a moment must not leave the record `stopping` until
+        // the next restart, so the end is written again a few times.
+        let mut pause = Duration::from_millis(500);
+        for attempt in 1..=STOP_RECORD_ATTEMPTS {
+            let written = self
+                .transition(&session.id, &[SessionState::Stopping], change.clone())
+                .await;
+            match written {
+                Ok(_) => return,
+                Err(error) if attempt < STOP_RECORD_ATTEMPTS => {
+                    warn!(session_id = %session.id, %error, attempt, "could not record the end of a stop; trying again");
+                }
+                Err(error) => {
+                    error!(session_id = %session.id, %error, "could not record the end of a stop; the next restart will");
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
         }
     }
 
