@@ -105,6 +105,11 @@ cleanup() {
 # with one `bench:` line that scripts/test.sh can count.
 reported=""
 finish() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$work" ] && [ -s "$work/server.log" ]; then
+    say "the run failed; the end of the server's log (warnings and errors):"
+    tail -20 "$work/server.log" >&2
+  fi
   cleanup
   [ -n "$reported" ] || echo "bench: 0 passed, 1 failed"
 }

@@ -233,25 +233,42 @@ async fn batch(bench: &Bench, calls: Vec<Call>, clients: usize) -> (Summary, Vec
 async fn all_in_state(bench: &Bench, ids: &[String], wanted: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(300);
+    let mut ours = Vec::new();
     while Instant::now() < deadline {
         let list = bench
             .atelier
             .expect(Method::GET, "/api/v1/sessions", None, &[200])
             .await?;
         let sessions = list["sessions"].as_array().cloned().unwrap_or_default();
-        let done = sessions
-            .iter()
+        ours = sessions
+            .into_iter()
             .filter(|s| {
-                s["state"] == wanted
-                    && s["id"]
-                        .as_str()
-                        .is_some_and(|id| ids.iter().any(|i| i == id))
+                s["id"]
+                    .as_str()
+                    .is_some_and(|id| ids.iter().any(|i| i == id))
             })
-            .count();
-        if done == ids.len() {
+            .collect();
+        if ours.iter().filter(|s| s["state"] == wanted).count() == ids.len() {
             return Ok(started.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    anyhow::bail!("the sessions did not all become {wanted} within 300 s")
+    anyhow::bail!(
+        "the sessions did not all become {wanted} within 300 s: {}",
+        describe_states(&ours)
+    )
+}
+
+/// `998 stopped, 2 failed (first error: ...)`: what a timed-out wait saw.
+fn describe_states(sessions: &[Value]) -> String {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for session in sessions {
+        let state = session["state"].as_str().unwrap_or("unknown").to_owned();
+        *counts.entry(state).or_default() += 1;
+    }
+    let mut text: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    if let Some(error) = sessions.iter().find_map(|s| s["error"].as_str()) {
+        text.push(format!("first error: {error}"));
+    }
+    text.join(", ")
 }
