@@ -1,15 +1,15 @@
-//! The SQLite store: one connection behind a mutex, each call run on the
-//! blocking pool. Every state change is one statement, so it stays atomic
-//! even when another process has the same file open.
+//! The SQLite store: one connection, owned by a thread of its own that runs
+//! the calls in order ([`worker`]). Every state change is one statement, so
+//! it stays atomic even when another process has the same file open.
 
 mod accounts;
 mod jobs;
 mod open;
 mod sessions;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use atelier_core::{
     Job, JobId, JobState, Session, SessionId, SessionState, Timestamp, User, UserName,
@@ -24,7 +24,7 @@ use crate::{
 
 /// The SQLite implementation of [`Store`].
 pub(crate) struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    worker: worker::Worker,
     /// See [`Store::credentials_epoch`]; moved after each change is written.
     credentials_epoch: AtomicU64,
 }
@@ -42,30 +42,29 @@ impl SqliteStore {
             op: "open",
             reason: err.to_string(),
         })??;
+        let worker = worker::Worker::start(conn).map_err(|err| StoreError::Unavailable {
+            op: "open",
+            reason: format!("cannot start the SQLite thread: {err}"),
+        })?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            worker,
             credentials_epoch: AtomicU64::new(0),
         })
     }
 
-    /// Runs `work` with the connection on the blocking pool.
+    /// Runs `work` with the connection, on the connection's thread.
     async fn call<T, F>(&self, op: &'static str, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave a half-done
-            // statement behind (rusqlite rolls back on drop), so go on.
-            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            work(&conn)
-        })
-        .await
-        .map_err(|err| StoreError::Unavailable {
-            op,
-            reason: err.to_string(),
-        })?
+        self.worker
+            .run(work)
+            .await
+            .ok_or_else(|| StoreError::Unavailable {
+                op,
+                reason: "the SQLite call panicked".to_owned(),
+            })?
     }
 
     /// Runs one statement that changes rows; returns how many.
