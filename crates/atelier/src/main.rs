@@ -16,6 +16,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the server allocates on one thread
+/// and frees on another all the time (store rows decoded on the SQLite
+/// thread, serialised and dropped on the async workers; proxied bodies),
+/// which glibc serves through contended per-arena locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "atelier",
