@@ -22,6 +22,7 @@ use clap::Args;
 
 use crate::api::Api;
 use crate::client::Url;
+use crate::procs::rss_kib;
 use crate::report::{Case, Report};
 
 /// The cases, in the order they run (many routes last: it leaves 100,000
@@ -182,6 +183,33 @@ impl Bench {
 }
 
 /// Runs the cases; prints the table and `bench: N passed, M failed`.
+impl Bench {
+    /// The server's resident memory in KiB once it has stopped moving: read
+    /// every 250 ms until two readings in a row are within 1% (or 256 KiB),
+    /// for at most 5 s. The allocator hands freed memory back to the kernel
+    /// a little after the free and only on later allocations, so a reading
+    /// right after a busy case would count memory that case has already
+    /// released; a few cheap API calls (an unknown session: the API, the
+    /// caller check and a store lookup) between readings keep every server
+    /// thread allocating.
+    pub(crate) async fn settled_rss_kib(&self, pid: u32) -> u64 {
+        const UNKNOWN: &str = "/api/v1/sessions/00000000000000000000000000000000";
+        let mut last = rss_kib(pid).unwrap_or(0);
+        for _ in 0..20 {
+            for _ in 0..8 {
+                let _ = self.atelier.call(http::Method::GET, UNKNOWN, None).await;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = rss_kib(pid).unwrap_or(0);
+            if now.abs_diff(last) <= (last / 100).max(256) {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
+}
+
 pub(crate) async fn main(args: RunArgs) -> anyhow::Result<()> {
     let cases = args.cases()?;
     let token = args.required(&args.token, "--token (or ATELIER_BENCH_TOKEN)")?;
