@@ -68,21 +68,6 @@ pub fn pids_with_env(key: &str, value: &str) -> Vec<i32> {
         .collect()
 }
 
-/// Like [`pids_with_env`], but only among processes of `uid`: a cheap
-/// owner check skips everyone else's environment, which matters with
-/// thousands of processes on the machine.
-pub fn pids_with_env_of_uid(key: &str, value: &str, uid: u32) -> Vec<i32> {
-    use std::os::unix::fs::MetadataExt;
-    let wanted = format!("{key}={value}").into_bytes();
-    all_pids()
-        .filter(|pid| fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == uid))
-        .filter(|pid| {
-            fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|environ| environ.split(|b| *b == 0).any(|e| e == wanted.as_slice()))
-        })
-        .collect()
-}
-
 /// The pids of the live (non-zombie) members of process group `pgid`.
 pub fn pids_in_group(pgid: i32) -> Vec<i32> {
     all_pids()
