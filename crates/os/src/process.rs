@@ -37,7 +37,11 @@ impl ProcessInfo {
         if pid <= 0 {
             return None;
         }
-        let dir = Path::new("/proc").join(pid.to_string());
+        Self::read_dir(&Path::new("/proc").join(pid.to_string()))
+    }
+
+    /// Reads the process whose `/proc` folder is `dir`.
+    fn read_dir(dir: &Path) -> Option<ProcessInfo> {
         let stat = fs::read_to_string(dir.join("stat")).ok()?;
         let status = fs::read_to_string(dir.join("status")).ok()?;
         let mut info = parse_stat(&stat)?;

@@ -46,8 +46,7 @@ pub(crate) async fn stop(
             let gone = || !is_alive(handle.pid, handle.start_time);
             wait_until(grace + SUPERVISOR_SLACK, gone).await;
         }
-        let supervisor = ProcessInfo::read(handle.pid);
-        if supervisor.is_none_or(|p| p.start_time == handle.start_time) {
+        if names_our_group(ProcessInfo::read(handle.pid).as_ref(), handle) {
             kill_group(handle.pid, Signal::Kill).map_err(os_error)?;
         }
     }
@@ -55,12 +54,10 @@ pub(crate) async fn stop(
 }
 
 /// Whether the process group named by the supervisor's pid still belongs to
-/// this session. The kernel does not reuse a pid while a group of that id has
+/// this session, given what has that pid now (`None`: nothing). The kernel does not reuse a pid while a group of that id has
 /// members, so the group is ours unless another process now has the pid.
-fn group_is_ours(table: &ProcessTable, handle: &Handle) -> bool {
-    table
-        .get(handle.pid)
-        .is_none_or(|p| p.info.start_time == handle.start_time)
+fn names_our_group(supervisor_pid_now: Option<&ProcessInfo>, handle: &Handle) -> bool {
+    supervisor_pid_now.is_none_or(|p| p.start_time == handle.start_time)
 }
 
 /// SIGKILLs every remaining process of the session until none is left.
@@ -114,7 +111,7 @@ fn survivors(
     // session's cgroup and process group below.
     let uid = handle.map(|h| h.uid);
     let mut pids: Vec<i32> = table.marked(session.id.as_str(), uid).collect();
-    if let Some(handle) = handle.filter(|h| group_is_ours(table, h)) {
+    if let Some(handle) = handle.filter(|h| names_our_group(table.get(h.pid).map(|e| &e.info), h)) {
         pids.extend(table.in_group(handle.pid));
     }
     if let Some(cgroup) = cgroup {

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::{all_pids, parse_real_uid, parse_stat, ProcessInfo};
+use super::{all_pids, ProcessInfo};
 
 /// One process as the table saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,17 +43,6 @@ impl ProcessTable {
         ProcessTable { entries }
     }
 
-    /// Builds a table from entries already known (tests, and callers that
-    /// read processes another way).
-    pub fn from_entries(entries: Vec<TableEntry>) -> ProcessTable {
-        ProcessTable { entries }
-    }
-
-    /// Every process in the table.
-    pub fn entries(&self) -> &[TableEntry] {
-        &self.entries
-    }
-
     /// The process `pid`, if the table saw it.
     pub fn get(&self, pid: i32) -> Option<&TableEntry> {
         self.entries.iter().find(|entry| entry.info.pid == pid)
@@ -61,10 +50,13 @@ impl ProcessTable {
 
     /// The live (non-zombie) processes whose marker is `value`, of any owner
     /// when `uid` is `None`, else only those whose real uid is `uid`.
-    pub fn marked(&self, value: &str, uid: Option<u32>) -> impl Iterator<Item = i32> + '_ {
-        let value = value.to_owned();
+    pub fn marked<'a>(
+        &'a self,
+        value: &'a str,
+        uid: Option<u32>,
+    ) -> impl Iterator<Item = i32> + 'a {
         self.live()
-            .filter(move |entry| entry.marker.as_deref() == Some(value.as_str()))
+            .filter(move |entry| entry.marker.as_deref() == Some(value))
             .filter(move |entry| uid.is_none_or(|uid| entry.info.uid == uid))
             .map(|entry| entry.info.pid)
     }
@@ -84,8 +76,7 @@ impl ProcessTable {
 /// Reads `/proc/<pid>`'s stat, status and environment.
 fn read_entry(pid: i32, prefix: &[u8]) -> Option<TableEntry> {
     let dir = Path::new("/proc").join(pid.to_string());
-    let mut info = parse_stat(&fs::read_to_string(dir.join("stat")).ok()?)?;
-    info.uid = parse_real_uid(&fs::read_to_string(dir.join("status")).ok()?)?;
+    let info = ProcessInfo::read_dir(&dir)?;
     let marker = fs::read(dir.join("environ"))
         .ok()
         .and_then(|environ| marker_value(&environ, prefix));
@@ -175,7 +166,9 @@ mod tests {
             },
             marker: Some("s".into()),
         };
-        let table = ProcessTable::from_entries(vec![zombie(7), zombie(8)]);
+        let table = ProcessTable {
+            entries: vec![zombie(7), zombie(8)],
+        };
         assert_eq!(table.marked("s", Some(1000)).collect::<Vec<_>>(), [7]);
         assert_eq!(table.in_group(7).collect::<Vec<_>>(), [7]);
     }
